@@ -1,0 +1,1 @@
+//! The model bundle (to be written).

@@ -1,0 +1,1 @@
+//! The `thumbs-v1` split (to be written).

@@ -1,0 +1,1 @@
+//! Offline evaluation on `thumbs-v1` (to be written).

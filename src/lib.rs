@@ -1,0 +1,11 @@
+//! Movie Genie: a two-tower movie recommender trained natively with burn and run in the browser.
+//!
+//! Shared core (native and wasm, no `cfg` inside): `data::{thumbs, MovieId, ItemIndex}`, `rank`,
+//! `bundle::{format, load}`. Native only: the CSV readers, `prepare`, `eval`, `bundle::export`.
+
+pub mod bundle;
+pub mod data;
+pub mod rank;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;

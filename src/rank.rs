@@ -1,0 +1,1 @@
+//! Ranking over the compressed item table (to be written).
