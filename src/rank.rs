@@ -1,6 +1,7 @@
 //! Top-k retrieval over the compressed item table, scored directly on the compressed data: int8
-//! rows against the query quantised once to i16, in an i32 dot product that LLVM vectorises
-//! (`pmaddwd` on x86, `i32x4.dot_i16x8_s` in wasm simd128); PQ rows by per-query lookup tables.
+//! rows against the query quantised once to i16, in an exact i32 dot product written as a plain
+//! integer reduction so LLVM may vectorise it (x86-64: `pmaddwd`; wasm simd128 has the same
+//! widening multiply-add); PQ rows by per-query lookup tables.
 //! Scores stream through a small stack buffer into a bounded min-heap of `k`, so a query
 //! allocates O(dim + k), never O(rows).
 

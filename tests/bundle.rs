@@ -422,6 +422,29 @@ fn duplicate_tensor_names_are_rejected() {
 }
 
 #[test]
+fn oversized_genre_lists_are_rejected_before_cloning() {
+    let mut bundle = sample();
+    bundle.catalog[2].genres = vec!["Drama".into(); 33];
+    let err = load_err(&bundle.to_bytes());
+    assert!(
+        matches!(&err, BundleError::BadValue { what, .. } if what.contains("row 2")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("at most 32") && err.to_string().contains("got 33"),
+        "{err}"
+    );
+    let mut bundle = sample();
+    bundle.catalog[1].genres = vec!["x".repeat(65)];
+    let err = load_err(&bundle.to_bytes());
+    assert!(
+        matches!(&err, BundleError::BadValue { what, .. } if what.contains("genre table")),
+        "{err}"
+    );
+    assert!(bundle.validate().is_err());
+}
+
+#[test]
 fn write_atomic_round_trips_and_leaves_no_temp_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.bundle");

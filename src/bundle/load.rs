@@ -8,7 +8,7 @@ use super::format::{
     SECTION_TENSORS, SectionEntry, sha256_hex, unzigzag,
 };
 use super::quantize::{Int8Table, ItemTable, MAX_DIM, PQ_CENTROIDS, PqTable};
-use super::{Bundle, BundleError, CatalogEntry, NamedTensor};
+use super::{Bundle, BundleError, CatalogEntry, NamedTensor, check_genres};
 use crate::data::MovieId;
 
 impl Bundle {
@@ -126,14 +126,13 @@ pub fn locate_sections<'a, 'h>(
             .ok_or_else(out_of_bounds)?;
         located.push((entry, bytes));
     }
-    for entry in entries {
-        let count = entries.iter().filter(|e| e.name == entry.name).count();
-        if count > 1 {
-            return Err(BundleError::DuplicateSection {
-                name: entry.name.clone(),
-                count,
-            });
-        }
+    let mut names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(BundleError::DuplicateSection {
+            name: pair[0].to_owned(),
+            count: names.iter().filter(|n| **n == pair[0]).count(),
+        });
     }
     for name in REQUIRED_SECTIONS {
         if !entries.iter().any(|e| e.name == name) {
@@ -209,9 +208,7 @@ fn decode_tensors(bytes: &[u8]) -> Result<Vec<NamedTensor>, BundleError> {
                     &format!("{shape:?}"),
                 )
             })?;
-        if tensors.iter().any(|t| t.name == name) {
-            return Err(BundleError::DuplicateTensor { name });
-        }
+        // Duplicate names are caught by `Bundle::validate`.
         tensors.push(NamedTensor { name, shape, data });
     }
     r.finish()?;
@@ -283,7 +280,9 @@ fn decode_catalog(bytes: &[u8]) -> Result<Vec<CatalogEntry>, BundleError> {
     let genre_count = r.varint("genre count")?;
     let mut genres = Vec::new();
     for _ in 0..genre_count {
-        genres.push(r.str("genre")?);
+        let genre = r.str("genre")?;
+        check_genres(None, std::iter::once(genre.as_str()), 1)?;
+        genres.push(genre);
     }
     let rows = r.varint("catalog rows")?;
     let mut catalog = Vec::new();
@@ -317,6 +316,8 @@ fn decode_catalog(bytes: &[u8]) -> Result<Vec<CatalogEntry>, BundleError> {
         }
         let title = r.str("title")?;
         let n_genres = r.varint("genre list length")?;
+        // Before cloning anything: each reference copies a genre name, so both are capped.
+        check_genres(Some(row), std::iter::empty(), n_genres as usize)?;
         let mut movie_genres = Vec::new();
         for _ in 0..n_genres {
             let index = r.varint("genre index")?;

@@ -226,17 +226,21 @@ impl Bundle {
                 got: self.catalog.len() as u64,
             });
         }
-        let mut names: Vec<&str> = Vec::with_capacity(self.tensors.len());
+        let mut names = std::collections::HashSet::with_capacity(self.tensors.len());
         for tensor in &self.tensors {
             tensor.validate()?;
-            if names.contains(&tensor.name.as_str()) {
+            if !names.insert(tensor.name.as_str()) {
                 return Err(BundleError::DuplicateTensor {
                     name: tensor.name.clone(),
                 });
             }
-            names.push(&tensor.name);
         }
         for (row, entry) in self.catalog.iter().enumerate() {
+            check_genres(
+                Some(row),
+                entry.genres.iter().map(String::as_str),
+                entry.genres.len(),
+            )?;
             if !entry.popularity.is_finite() {
                 return Err(BundleError::NonFinite {
                     what: "catalog popularity".into(),
@@ -282,6 +286,47 @@ impl NamedTensor {
         }
         check_finite(&format!("tensor `{}`", self.name), &self.data)
     }
+}
+
+/// Longest genre name a catalog may hold, in bytes; bounds what the loader clones per reference.
+pub const MAX_GENRE_LEN: usize = 64;
+
+/// Most genres one movie may list.
+pub const MAX_GENRES_PER_MOVIE: usize = 32;
+
+/// Checks a genre list (catalog row `row`, or the genre table for `None`) against
+/// `MAX_GENRES_PER_MOVIE` and `MAX_GENRE_LEN`.
+pub(crate) fn check_genres<'a>(
+    row: Option<usize>,
+    genres: impl Iterator<Item = &'a str>,
+    count: usize,
+) -> Result<(), BundleError> {
+    let bad = |what: &str, expected: String, got: String| BundleError::BadValue {
+        section: format::SECTION_CATALOG.into(),
+        what: match row {
+            Some(row) => format!("{what} of catalog row {row}"),
+            None => format!("{what} in the genre table"),
+        },
+        expected,
+        got,
+    };
+    if count > MAX_GENRES_PER_MOVIE {
+        return Err(bad(
+            "genre count",
+            format!("at most {MAX_GENRES_PER_MOVIE}"),
+            count.to_string(),
+        ));
+    }
+    for genre in genres {
+        if genre.len() > MAX_GENRE_LEN {
+            return Err(bad(
+                "genre name",
+                format!("at most {MAX_GENRE_LEN} bytes"),
+                format!("{} bytes", genre.len()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Errors with the first non-finite value of `values`.
