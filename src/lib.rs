@@ -5,7 +5,13 @@
 
 pub mod bundle;
 pub mod data;
+pub mod model;
+pub mod personalize;
 pub mod rank;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod pipeline;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;

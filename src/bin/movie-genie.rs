@@ -1,1 +1,203 @@
-fn main() {}
+//! `movie-genie`: the native pipeline's command line (prepare → train → evaluate → export).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::Device;
+use clap::{Args, Parser, Subcommand};
+use movie_genie::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
+use movie_genie::eval::K_AT;
+use movie_genie::pipeline::{Paths, counts, evaluate_stage, load_inputs, train_stage};
+use movie_genie::train::TrainingConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "movie-genie",
+    version,
+    about = "Train, evaluate and export the Movie Genie recommender"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Turn MovieLens ratings and TMDB metadata into the thumbs table and the per-movie
+    /// content features (with overview embeddings); a no-op when nothing changed.
+    Prepare(PrepareArgs),
+    /// Train the two-tower model on the train users of `thumbs-v1` (burn, CPU), with early
+    /// stopping on validation visitors carved from them; writes models/ and metrics/.
+    Train(TrainArgs),
+    /// Evaluate the trained model and the baselines (most-popular, item-kNN, EASE, ALS) on
+    /// `thumbs-v1`, both protocols, in one table (metrics/evaluation.md and .json).
+    Evaluate(StageArgs),
+}
+
+#[derive(Args)]
+struct StageArgs {
+    /// `prepare`'s output folder.
+    #[arg(long, default_value = "data/processed")]
+    processed_dir: PathBuf,
+    /// The thumbs-v1 test-visitor list [default: DATA_DIR/splits/thumbs-v1-visitors.txt].
+    #[arg(long)]
+    visitors: Option<PathBuf>,
+    /// Folder holding `splits/` (also the env var MOVIE_GENIE_DATA).
+    #[arg(long, env = "MOVIE_GENIE_DATA", default_value = "../shared/data")]
+    data_dir: PathBuf,
+    /// Where the trained model goes.
+    #[arg(long, default_value = "models")]
+    models_dir: PathBuf,
+    /// Where metrics and plots go.
+    #[arg(long, default_value = "metrics")]
+    metrics_dir: PathBuf,
+}
+
+impl StageArgs {
+    fn paths(&self) -> Paths {
+        Paths {
+            processed: self.processed_dir.clone(),
+            visitors: self
+                .visitors
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("splits/thumbs-v1-visitors.txt")),
+            models: self.models_dir.clone(),
+            metrics: self.metrics_dir.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Hyper-parameters (YAML over the built-in defaults; counts come from the data).
+    #[arg(long, default_value = "configs/two_tower_config.yaml")]
+    config: PathBuf,
+}
+
+#[derive(Args)]
+struct PrepareArgs {
+    /// Folder holding `ml-latest-small/` and `tmdb/` (also the env var MOVIE_GENIE_DATA).
+    #[arg(long, env = "MOVIE_GENIE_DATA", default_value = "../shared/data")]
+    data_dir: PathBuf,
+    /// MovieLens ratings.csv [default: DATA_DIR/ml-latest-small/ratings.csv]
+    #[arg(long)]
+    ratings: Option<PathBuf>,
+    /// MovieLens movies.csv [default: DATA_DIR/ml-latest-small/movies.csv]
+    #[arg(long)]
+    movies: Option<PathBuf>,
+    /// MovieLens links.csv [default: DATA_DIR/ml-latest-small/links.csv]
+    #[arg(long)]
+    links: Option<PathBuf>,
+    /// MovieLens tags.csv [default: DATA_DIR/ml-latest-small/tags.csv]
+    #[arg(long)]
+    tags: Option<PathBuf>,
+    /// TMDB metadata in The Movies Dataset's movies_metadata.csv schema
+    /// [default: DATA_DIR/tmdb/movies_metadata.csv]
+    #[arg(long)]
+    tmdb: Option<PathBuf>,
+    /// The sentence-transformers model folder (safetensors + tokenizer.json).
+    #[arg(
+        long,
+        env = "MOVIE_GENIE_MODEL",
+        default_value = "../shared/models/all-MiniLM-L6-v2"
+    )]
+    model_dir: PathBuf,
+    /// Where the Parquet tables and the feature layout go.
+    #[arg(long, default_value = "data/processed")]
+    out_dir: PathBuf,
+    /// Where computed overview embeddings are cached between runs.
+    #[arg(long, default_value = "data/cache")]
+    cache_dir: PathBuf,
+    /// Texts per forward pass of the sentence model.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Skip TMDB rows that do not parse (with a warning) instead of stopping; the full
+    /// Kaggle movies_metadata.csv has a few shifted rows.
+    #[arg(long)]
+    skip_bad_tmdb_rows: bool,
+    /// Recompute even when the outputs are up to date.
+    #[arg(long)]
+    force: bool,
+}
+
+fn run_prepare(args: PrepareArgs) -> anyhow::Result<()> {
+    let ml = args.data_dir.join("ml-latest-small");
+    let config = PrepareConfig {
+        ratings: args.ratings.unwrap_or_else(|| ml.join("ratings.csv")),
+        movies: args.movies.unwrap_or_else(|| ml.join("movies.csv")),
+        links: args.links.unwrap_or_else(|| ml.join("links.csv")),
+        tags: args.tags.unwrap_or_else(|| ml.join("tags.csv")),
+        tmdb: args
+            .tmdb
+            .unwrap_or_else(|| args.data_dir.join("tmdb/movies_metadata.csv")),
+        model_dir: args.model_dir,
+        out_dir: args.out_dir,
+        cache_dir: args.cache_dir,
+        batch_size: args.batch_size,
+        skip_bad_tmdb_rows: args.skip_bad_tmdb_rows,
+        force: args.force,
+    };
+    let start = Instant::now();
+    match prepare(&config).context("prepare failed")? {
+        PrepareOutcome::UpToDate => {
+            println!(
+                "prepare: up to date ({}), nothing to do",
+                config.out_dir.display()
+            );
+        }
+        PrepareOutcome::Ran(stats) => {
+            println!(
+                "prepare: wrote {} in {:.1} s",
+                config.out_dir.display(),
+                start.elapsed().as_secs_f64()
+            );
+            println!("{}", serde_json::to_string_pretty(&stats)?);
+        }
+    }
+    Ok(())
+}
+
+/// The one place the native device is chosen: burn's ndarray CPU backend.
+#[allow(deprecated)] // ndarray is the CPU backend known to build for wasm32 too.
+fn device() -> Device {
+    Device::ndarray()
+}
+
+fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let paths = args.stage.paths();
+    let inputs = load_inputs(&paths)?;
+    let config = TrainingConfig::load(
+        &args.config,
+        counts(&inputs, inputs.split.train_users.len()),
+    )?;
+    let metrics = train_stage(&config, &inputs, &paths, &device())?;
+    println!(
+        "train: best epoch {} of {}, {:.1} s per epoch, {:.1} s in all; wrote {} and {}",
+        metrics.best_epoch,
+        metrics.epochs_run,
+        metrics.seconds_per_epoch,
+        metrics.seconds_total,
+        paths.models.display(),
+        paths.metrics.display()
+    );
+    Ok(())
+}
+
+fn run_evaluate(args: StageArgs) -> anyhow::Result<()> {
+    let paths = args.paths();
+    let inputs = load_inputs(&paths)?;
+    let report = evaluate_stage(&inputs, &paths, K_AT, &device())?;
+    println!("{}", report.to_markdown());
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Prepare(args) => run_prepare(args),
+        Command::Train(args) => run_train(args),
+        Command::Evaluate(args) => run_evaluate(args),
+    }
+}

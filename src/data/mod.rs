@@ -6,9 +6,19 @@ use serde::{Deserialize, Serialize};
 pub mod thumbs;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod content;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod embed;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod movielens;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod prepare;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod split;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tables;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod tmdb;
 
 pub use thumbs::{Thumbs, ThumbsError};
 

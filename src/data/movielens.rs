@@ -118,7 +118,9 @@ pub(crate) fn open_csv(
         path: path.to_owned(),
         source,
     })?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file);
     let header = reader
         .headers()
         .map_err(|e| bad_row(path, 1, format!("unreadable header: {e}")))?
@@ -150,20 +152,24 @@ fn read_rows<T: serde::de::DeserializeOwned>(
     expected: &str,
 ) -> Result<Vec<(u64, T)>, DataError> {
     let mut reader = open_csv(path, required)?;
+    let headers = reader
+        .headers()
+        .map_err(|e| bad_row(path, 1, e.to_string()))?
+        .clone();
+    let mut record = csv::StringRecord::new();
     let mut rows = Vec::new();
-    for result in reader.deserialize::<T>() {
-        match result {
-            Ok(row) => rows.push((0, row)),
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                return Err(bad_row(path, line, format!("expected {expected}; {e}")));
-            }
+    loop {
+        let line = reader.position().line();
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| bad_row(path, line, format!("expected {expected}; {e}")))?;
+        if !more {
+            break;
         }
-        // The csv reader's position after a record is the start of the next line.
-        let line = reader.position().line().saturating_sub(1).max(2);
-        if let Some(last) = rows.last_mut() {
-            last.0 = line;
-        }
+        let row = record
+            .deserialize::<T>(Some(&headers))
+            .map_err(|e| bad_row(path, line, format!("expected {expected}; {e}")))?;
+        rows.push((line, row));
     }
     Ok(rows)
 }

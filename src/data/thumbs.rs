@@ -98,7 +98,11 @@ mod tests {
             (5.0, 2),
         ];
         for (stars, thumbs) in expected {
-            assert_eq!(Thumbs::from_stars(stars).unwrap().value(), thumbs, "{stars} stars");
+            assert_eq!(
+                Thumbs::from_stars(stars).unwrap().value(),
+                thumbs,
+                "{stars} stars"
+            );
         }
     }
 

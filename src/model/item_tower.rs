@@ -1,0 +1,31 @@
+//! Item tower: [movie-id embedding ; content features] → ReLU MLP → L2-normalised vector.
+
+use burn::module::Module;
+use burn::nn::Embedding;
+use burn::tensor::{Int, Tensor};
+
+use super::l2_normalize;
+use super::mlp::Mlp;
+
+/// The item side of the two-tower model.
+#[derive(Module, Debug)]
+pub struct ItemTower {
+    pub embedding: Embedding,
+    pub mlp: Mlp,
+}
+
+impl ItemTower {
+    /// # Shapes
+    /// - items: `[batch]`
+    /// - content: `[batch, content_dim]` (the rows of those items)
+    /// - output: `[batch, output_dim]`, unit rows
+    pub fn forward(&self, items: Tensor<1, Int>, content: Tensor<2>) -> Tensor<2> {
+        let [batch] = items.dims();
+        let [_, width] = self.embedding.weight.dims();
+        let ids = self
+            .embedding
+            .forward(items.reshape([1, batch]))
+            .reshape([batch, width]);
+        l2_normalize(self.mlp.forward(Tensor::cat(vec![ids, content], 1)))
+    }
+}

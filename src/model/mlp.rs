@@ -1,0 +1,61 @@
+//! A ReLU multi-layer perceptron: Linear → ReLU (→ dropout) … → Linear.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// Widths of a [`Mlp`].
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Input width.
+    pub d_input: usize,
+    /// Hidden layer widths, each followed by ReLU; empty means a single linear map.
+    pub hidden: Vec<usize>,
+    /// Output width.
+    pub d_output: usize,
+    /// Dropout after each hidden ReLU, in training only.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+/// Linear/ReLU layers ending in a linear layer (no activation on the output).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub layers: Vec<Linear>,
+    dropout: Dropout,
+}
+
+impl MlpConfig {
+    /// Builds the layers with burn's default initialisation.
+    pub fn init(&self, device: &Device) -> Mlp {
+        let widths: Vec<usize> = std::iter::once(self.d_input)
+            .chain(self.hidden.iter().copied())
+            .chain(std::iter::once(self.d_output))
+            .collect();
+        Mlp {
+            layers: widths
+                .windows(2)
+                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+                .collect(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl Mlp {
+    /// # Shapes
+    /// - input: `[batch, d_input]`
+    /// - output: `[batch, d_output]`
+    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = self.dropout.forward(relu(x));
+            }
+        }
+        x
+    }
+}

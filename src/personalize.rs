@@ -1,0 +1,395 @@
+//! A new visitor has no user id: their vector is found by fine-tuning ONLY an input vector of
+//! the frozen user tower, starting from a prior (the mean of the train users' id embeddings),
+//! against their thumbs. The item vectors stay fixed. The native evaluation and the browser
+//! run exactly this code; only the device differs.
+
+use burn::config::Config;
+use burn::tensor::activation::{log_sigmoid, log_softmax, relu};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::data::{ItemIndex, Thumbs};
+use crate::model::l2_normalize;
+
+/// How a visitor's vector is fitted.
+#[derive(Config, Debug)]
+pub struct PersonalizeConfig {
+    /// Optimiser steps (Adam on the input vector).
+    #[config(default = 40)]
+    pub steps: usize,
+    /// Adam learning rate.
+    #[config(default = 0.05)]
+    pub learning_rate: f64,
+    /// Weight of ‖x − prior‖², which keeps a visitor with few ratings near the average user.
+    #[config(default = 0.01)]
+    pub prior_weight: f64,
+    /// Items sampled uniformly (excluding rated ones) as implicit negatives.
+    #[config(default = 64)]
+    pub sampled_negatives: usize,
+    /// Weight of the term that pushes thumbs-down items below zero.
+    #[config(default = 0.5)]
+    pub downvote_weight: f64,
+    /// Seed of the negative sampling; the same thumbs always give the same vector.
+    #[config(default = 42)]
+    pub seed: u64,
+}
+
+/// Why a visitor's vector could not be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PersonalizeError {
+    #[error("item index {got} is outside the catalog of {catalog} items")]
+    UnknownItem { got: u32, catalog: usize },
+    #[error("the item table has rows of {got} values; expected {expected} (output_dim)")]
+    Shape { expected: usize, got: usize },
+}
+
+/// The user tower's MLP as constant tensors, plus the prior input and the temperature.
+#[derive(Debug, Clone)]
+pub struct FrozenUserTower {
+    /// (weight `[d_in, d_out]`, bias `[d_out]`) per layer, ReLU between layers.
+    layers: Vec<(Tensor<2>, Tensor<1>)>,
+    prior: Tensor<1>,
+    temperature: f64,
+    device: Device,
+}
+
+/// The fixed item side: unit vectors and biases of every catalog item, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemVectors {
+    /// `len × dim` values.
+    pub vectors: Vec<f32>,
+    /// `len` values (zeros when the model has no item bias).
+    pub bias: Vec<f32>,
+    pub dim: usize,
+}
+
+impl ItemVectors {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.bias.len()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.bias.is_empty()
+    }
+
+    /// One item's vector.
+    pub fn row(&self, index: usize) -> &[f32] {
+        &self.vectors[index * self.dim..(index + 1) * self.dim]
+    }
+}
+
+impl FrozenUserTower {
+    /// Builds the frozen tower from plain data (weights as saved in the bundle).
+    ///
+    /// # Shapes
+    /// - layers: (`[d_in, d_out]`, `[d_out]`) each; prior: `[d_in of the first layer]`
+    pub fn new(
+        layers: Vec<(TensorData, TensorData)>,
+        prior: TensorData,
+        temperature: f64,
+        device: &Device,
+    ) -> Self {
+        let device = device.clone().autodiff();
+        Self {
+            layers: layers
+                .into_iter()
+                .map(|(w, b)| (Tensor::from_data(w, &device), Tensor::from_data(b, &device)))
+                .collect(),
+            prior: Tensor::from_data(prior, &device),
+            temperature,
+            device,
+        }
+    }
+
+    /// The tower's output for embedding-space inputs.
+    ///
+    /// # Shapes
+    /// - input: `[batch, d_in]`
+    /// - output: `[batch, output_dim]`, unit rows
+    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            let [d_out] = b.dims();
+            x = x.matmul(w.clone()) + b.clone().reshape([1, d_out]);
+            if i < last {
+                x = relu(x);
+            }
+        }
+        l2_normalize(x)
+    }
+
+    /// The vector of a visitor with no ratings yet: the tower applied to the prior.
+    pub fn prior_vector(&self) -> Tensor<1> {
+        let [d] = self.prior.dims();
+        self.forward(self.prior.clone().reshape([1, d]))
+            .reshape([-1])
+    }
+
+    /// The temperature the model was trained with.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
+
+    /// Fits the visitor's input vector to their thumbs and returns the tower's output for it.
+    ///
+    /// # Shapes
+    /// - output: `[output_dim]`, a unit vector (read it with `into_data`, or
+    ///   `into_data_async` in the browser)
+    pub fn personalize(
+        &self,
+        items: &ItemVectors,
+        rated: &[(ItemIndex, Thumbs)],
+        config: &PersonalizeConfig,
+    ) -> Result<Tensor<1>, PersonalizeError> {
+        self.fit(items, rated, config, None)
+    }
+
+    /// [`FrozenUserTower::personalize`], also recording the loss before each step (each
+    /// record waits for the device, so the browser's hot path does not use it).
+    pub fn personalize_traced(
+        &self,
+        items: &ItemVectors,
+        rated: &[(ItemIndex, Thumbs)],
+        config: &PersonalizeConfig,
+    ) -> Result<(Tensor<1>, Vec<f32>), PersonalizeError> {
+        let mut losses = Vec::new();
+        let user = self.fit(items, rated, config, Some(&mut losses))?;
+        Ok((user, losses))
+    }
+
+    fn fit(
+        &self,
+        items: &ItemVectors,
+        rated: &[(ItemIndex, Thumbs)],
+        config: &PersonalizeConfig,
+        mut losses: Option<&mut Vec<f32>>,
+    ) -> Result<Tensor<1>, PersonalizeError> {
+        let catalog = items.len();
+        if let Some((bad, _)) = rated.iter().find(|(i, _)| i.0 as usize >= catalog) {
+            return Err(PersonalizeError::UnknownItem {
+                got: bad.0,
+                catalog,
+            });
+        }
+        let out_dim = self.layers.last().map_or(0, |(_, b)| b.dims()[0]);
+        if items.dim != out_dim {
+            return Err(PersonalizeError::Shape {
+                expected: out_dim,
+                got: items.dim,
+            });
+        }
+        if rated.is_empty() {
+            return Ok(self.prior_vector());
+        }
+
+        // Candidate rows: positives, then thumbs-downs, then sampled negatives.
+        let positives: Vec<(usize, f32)> = rated
+            .iter()
+            .filter(|(_, t)| t.is_positive())
+            .map(|(i, t)| (i.0 as usize, t.value() as f32))
+            .collect();
+        let downs: Vec<usize> = rated
+            .iter()
+            .filter(|(_, t)| !t.is_positive())
+            .map(|(i, _)| i.0 as usize)
+            .collect();
+        let sampled = sample_negatives(catalog, rated, config);
+        let rows: Vec<usize> = positives
+            .iter()
+            .map(|(i, _)| *i)
+            .chain(downs.iter().copied())
+            .chain(sampled.iter().copied())
+            .collect();
+        let c = rows.len();
+        let d = items.dim;
+        let mut vectors = Vec::with_capacity(c * d);
+        let mut bias = Vec::with_capacity(c);
+        for &r in &rows {
+            vectors.extend_from_slice(items.row(r));
+            bias.push(items.bias[r]);
+        }
+        let candidates = Tensor::<2>::from_data(TensorData::new(vectors, [c, d]), &self.device);
+        let bias = Tensor::<1>::from_data(TensorData::new(bias, [c]), &self.device).reshape([1, c]);
+        let (p, n_down) = (positives.len(), downs.len());
+        // Each positive competes against every non-positive candidate: logits [p, 1 + rest].
+        let pos_labels = Tensor::<1, Int>::zeros([p.max(1)], &self.device);
+        let pos_weights = Tensor::<1>::from_data(
+            TensorData::new(positives.iter().map(|(_, w)| *w).collect::<Vec<_>>(), [p]),
+            &self.device,
+        );
+
+        let [d_in] = self.prior.dims();
+        let mut x = self.prior.clone().reshape([1, d_in]).detach();
+        let (mut m, mut v) = (x.zeros_like(), x.zeros_like());
+        let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        for step in 1..=config.steps {
+            let input = x.clone().require_grad();
+            let user = self.forward(input.clone());
+            let logits = user
+                .matmul(candidates.clone().transpose())
+                .div_scalar(self.temperature)
+                .add(bias.clone()); // [1, c]
+            let mut loss = (input.clone() - self.prior.clone().reshape([1, d_in]))
+                .powi_scalar(2)
+                .sum()
+                .mul_scalar(config.prior_weight);
+            if p > 0 {
+                let pos_logits = logits.clone().slice([0..1, 0..p]).reshape([p, 1]);
+                let rest = logits.clone().slice([0..1, p..c]).expand([p, c - p]);
+                let per = log_softmax(Tensor::cat(vec![pos_logits, rest], 1), 1)
+                    .gather(1, pos_labels.clone().reshape([p, 1]))
+                    .reshape([p]);
+                loss = loss + (per * pos_weights.clone()).sum().neg() / pos_weights.clone().sum();
+            }
+            if n_down > 0 {
+                let down_logits = logits.slice([0..1, p..p + n_down]);
+                let push = log_sigmoid(down_logits.neg()).mean().neg();
+                loss = loss + push.mul_scalar(config.downvote_weight);
+            }
+            if let Some(losses) = losses.as_deref_mut() {
+                losses.extend(loss.clone().into_data().iter::<f32>());
+            }
+            let grads = loss.backward();
+            let g = input
+                .grad(&grads)
+                .expect("the input vector should receive a gradient");
+            // Adam, written out: one vector needs no optimiser state machinery.
+            m = m.mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1);
+            v = v.mul_scalar(beta2) + g.powi_scalar(2).mul_scalar(1.0 - beta2);
+            let m_hat = m.clone().div_scalar(1.0 - beta1.powi(step as i32));
+            let v_hat = v.clone().div_scalar(1.0 - beta2.powi(step as i32));
+            x = (x - m_hat
+                .div(v_hat.sqrt().add_scalar(eps))
+                .mul_scalar(config.learning_rate))
+            .detach();
+        }
+        Ok(self.forward(x).reshape([-1]).detach())
+    }
+}
+
+/// Uniformly sampled catalog rows the visitor has not rated, seeded by the ratings themselves.
+fn sample_negatives(
+    catalog: usize,
+    rated: &[(ItemIndex, Thumbs)],
+    config: &PersonalizeConfig,
+) -> Vec<usize> {
+    let rated_set: std::collections::HashSet<usize> =
+        rated.iter().map(|(i, _)| i.0 as usize).collect();
+    let available = catalog - rated_set.len();
+    let wanted = config.sampled_negatives.min(available);
+    let seed = rated.iter().fold(config.seed, |h, (i, t)| {
+        h.wrapping_mul(0x100000001b3)
+            .wrapping_add((i.0 as u64) << 2 | t.value() as u64 & 3)
+    });
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut chosen = std::collections::BTreeSet::new();
+    while chosen.len() < wanted {
+        let r = rng.random_range(0..catalog);
+        if !rated_set.contains(&r) {
+            chosen.insert(r);
+        }
+    }
+    chosen.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-layer tower (identity weights, so output = normalised input) and four items on
+    /// the axes of a 4-d space, item 0 and 1 sharing a direction.
+    fn fixture() -> (FrozenUserTower, ItemVectors) {
+        let device = Device::default();
+        let eye: Vec<f32> = (0..16)
+            .map(|i| if i % 5 == 0 { 1.0 } else { 0.0 })
+            .collect();
+        let tower = FrozenUserTower::new(
+            vec![(
+                TensorData::new(eye, [4, 4]),
+                TensorData::new(vec![0.0f32; 4], [4]),
+            )],
+            TensorData::new(vec![0.5f32, 0.5, 0.5, 0.5], [4]),
+            0.1,
+            &device,
+        );
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        let items = ItemVectors {
+            vectors: vec![
+                1.0, 0.0, 0.0, 0.0, //
+                s, s, 0.0, 0.0, //
+                0.0, 0.0, 1.0, 0.0, //
+                0.0, 0.0, 0.0, 1.0,
+            ],
+            bias: vec![0.0; 4],
+            dim: 4,
+        };
+        (tower, items)
+    }
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn fitting_lowers_the_loss_and_moves_toward_liked_items() {
+        let (tower, items) = fixture();
+        let config = PersonalizeConfig::new().with_sampled_negatives(2);
+        let rated = [
+            (ItemIndex(0), Thumbs::DoubleUp),
+            (ItemIndex(3), Thumbs::Down),
+        ];
+        let (user, losses) = tower.personalize_traced(&items, &rated, &config).unwrap();
+        assert_eq!(losses.len(), config.steps);
+        assert!(losses[config.steps - 1] < 0.5 * losses[0], "{losses:?}");
+        let user: Vec<f32> = user.into_data().try_to_vec().unwrap();
+        let prior: Vec<f32> = tower.prior_vector().into_data().try_to_vec().unwrap();
+        assert!(cosine(&user, items.row(0)) > cosine(&prior, items.row(0)) + 0.2);
+        assert!(cosine(&user, items.row(3)) < cosine(&prior, items.row(3)));
+        // The unrated item that shares the liked direction now beats the unrelated one.
+        assert!(cosine(&user, items.row(1)) > cosine(&user, items.row(2)));
+    }
+
+    #[test]
+    fn the_same_thumbs_give_the_same_vector_and_no_thumbs_give_the_prior() {
+        let (tower, items) = fixture();
+        let config = PersonalizeConfig::new().with_sampled_negatives(2);
+        let rated = [(ItemIndex(2), Thumbs::Up)];
+        let a: Vec<f32> = tower
+            .personalize(&items, &rated, &config)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let b: Vec<f32> = tower
+            .personalize(&items, &rated, &config)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert_eq!(a, b);
+        let empty: Vec<f32> = tower
+            .personalize(&items, &[], &config)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        let prior: Vec<f32> = tower.prior_vector().into_data().try_to_vec().unwrap();
+        assert_eq!(empty, prior);
+    }
+
+    #[test]
+    fn an_item_outside_the_catalog_is_an_error() {
+        let (tower, items) = fixture();
+        let err = tower
+            .personalize(
+                &items,
+                &[(ItemIndex(9), Thumbs::Up)],
+                &PersonalizeConfig::new(),
+            )
+            .unwrap_err();
+        assert_eq!(err, PersonalizeError::UnknownItem { got: 9, catalog: 4 });
+    }
+}

@@ -1,0 +1,465 @@
+//! Native training of the two-tower model with burn's autodiff on the CPU: seeded triplet or
+//! softmax batches, Adam, early stopping on validation visitors carved from the train users,
+//! and the per-epoch history for the metrics file and the training-curve plot.
+
+pub mod config;
+pub mod plot;
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+pub use config::TrainingConfig;
+
+use crate::data::split::{Interactions, VisitorCase};
+use crate::data::{ItemIndex, Thumbs};
+use crate::eval::{VisitorScorer, WarmScorer, evaluate_visitors};
+use crate::model::TwoTowerModel;
+use crate::model::loss::{LossKind, binary_cross_entropy, margin_ranking, sampled_softmax};
+use crate::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    /// Validation visitors' ndcg@20 at k = 10 given ratings.
+    pub valid_ndcg_at_20: f64,
+    pub seconds: f64,
+}
+
+/// A trained model with what evaluation and export need.
+pub struct Trained {
+    pub model: TwoTowerModel,
+    /// Every catalog item's vector and bias from the best epoch.
+    pub items: ItemVectors,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    /// Train-user id per user-embedding row.
+    pub user_ids: Vec<u32>,
+}
+
+/// Content features of every catalog item, row-major `[num_items, dim]`.
+pub struct ContentMatrix {
+    pub values: Vec<f32>,
+    pub dim: usize,
+}
+
+/// Carves validation visitors out of the train users: their first `k` ratings are given,
+/// their later positives relevant, and none of their ratings is trained on.
+pub fn carve_validation(
+    train: &Interactions,
+    fraction: f64,
+    k: usize,
+    seed: u64,
+) -> (Interactions, Vec<VisitorCase>) {
+    let mut order: Vec<usize> = (0..train.num_users()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(seed));
+    let count = (fraction * order.len() as f64).floor() as usize;
+    let held: HashSet<usize> = order[..count].iter().copied().collect();
+    let mut kept = Interactions {
+        num_items: train.num_items,
+        user_ids: Vec::new(),
+        rows: Vec::new(),
+    };
+    let mut cases = Vec::new();
+    for (row, (user_id, ratings)) in train.iter().enumerate() {
+        if held.contains(&row) {
+            let (given, later) = ratings.split_at(k.min(ratings.len()));
+            let relevant: Vec<_> = later
+                .iter()
+                .copied()
+                .filter(|(_, t)| t.is_positive())
+                .collect();
+            if !relevant.is_empty() {
+                cases.push(VisitorCase {
+                    user_id,
+                    given: given.to_vec(),
+                    given_outside_catalog: Vec::new(),
+                    relevant,
+                });
+            }
+        } else {
+            kept.user_ids.push(user_id);
+            kept.rows.push(ratings.to_vec());
+        }
+    }
+    (kept, cases)
+}
+
+/// Trains on `train` (rows = users) with content features `content`, validating on `valid`.
+pub fn train(
+    config: &TrainingConfig,
+    train: &Interactions,
+    content: &ContentMatrix,
+    valid: &[VisitorCase],
+    device: &Device,
+) -> Trained {
+    let device = device.clone().autodiff();
+    device.seed(config.seed);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let model_config = config.model.clone();
+    let mut model = model_config.init(&device);
+    let mut optim = config.optimizer.init();
+    let num_items = train.num_items;
+    let content_tensor = Tensor::<2>::from_data(
+        TensorData::new(content.values.clone(), [num_items, content.dim]),
+        &device,
+    );
+
+    // (user row, item, weight) for every positive; thumbs-downs per user for negatives.
+    let mut positives: Vec<(usize, u32, f32)> = Vec::new();
+    let mut downs: Vec<Vec<u32>> = Vec::new();
+    let mut rated: Vec<HashSet<u32>> = Vec::new();
+    for (row, (_, ratings)) in train.iter().enumerate() {
+        let mut d = Vec::new();
+        for (item, thumbs) in ratings {
+            match thumbs {
+                Thumbs::Down => d.push(item.0),
+                t => positives.push((row, item.0, t.value() as f32)),
+            }
+        }
+        downs.push(d);
+        rated.push(ratings.iter().map(|(i, _)| i.0).collect());
+    }
+
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, TwoTowerModel, ItemVectors)> = None;
+    let batches = positives.len().div_ceil(config.batch_size);
+    for epoch in 1..=config.num_epochs {
+        let start = Instant::now();
+        positives.shuffle(&mut rng);
+        let bar = ProgressBar::new(batches as u64).with_style(
+            ProgressStyle::with_template(
+                "epoch {msg} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
+            )
+            .expect("the progress template should parse"),
+        );
+        bar.set_message(format!("{epoch}/{}", config.num_epochs));
+        let mut total_loss = 0.0;
+        for chunk in positives.chunks(config.batch_size) {
+            let b = chunk.len();
+            let n = config.negatives;
+            let users: Vec<i64> = chunk.iter().map(|(u, _, _)| *u as i64).collect();
+            let pos: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
+            let weights: Vec<f32> = chunk.iter().map(|(_, _, w)| *w).collect();
+            let mut neg: Vec<i64> = Vec::with_capacity(b * n);
+            for (u, _, _) in chunk {
+                for _ in 0..n {
+                    let use_down =
+                        !downs[*u].is_empty() && rng.random_bool(config.thumbs_down_negative_rate);
+                    let item = if use_down {
+                        downs[*u][rng.random_range(0..downs[*u].len())]
+                    } else {
+                        // Uniform over items the user has not rated (rejection sampling).
+                        loop {
+                            let candidate = rng.random_range(0..num_items as u32);
+                            if !rated[*u].contains(&candidate) {
+                                break candidate;
+                            }
+                        }
+                    };
+                    neg.push(item as i64);
+                }
+            }
+            let ints = |v: Vec<i64>| {
+                Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), &device)
+            };
+            let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), &device);
+            let user_vecs = model.user.forward(ints(users));
+            let items_all: Vec<i64> = pos.iter().chain(neg.iter()).copied().collect();
+            let items_t = ints(items_all.clone());
+            let item_vecs = model.item.forward(
+                items_t.clone(),
+                content_tensor.clone().select(0, items_t.clone()),
+            );
+            let bias = model.item_bias(items_t);
+            let loss = match config.loss {
+                LossKind::MarginRanking | LossKind::BinaryCrossEntropy => {
+                    let d = model_config.output_dim;
+                    let pos_vecs = item_vecs.clone().slice([0..b, 0..d]);
+                    let neg_vecs = item_vecs.slice([b..b + b * n, 0..d]).reshape([b, n, d]);
+                    let pos_cos = (user_vecs.clone() * pos_vecs).sum_dim(1).reshape([b]);
+                    let neg_cos = (user_vecs.reshape([b, 1, d]) * neg_vecs)
+                        .sum_dim(2)
+                        .reshape([b, n]);
+                    if config.loss == LossKind::MarginRanking {
+                        margin_ranking(pos_cos, neg_cos, weights, config.margin)
+                    } else {
+                        let t = model_config.temperature;
+                        let pos_bias = bias.clone().slice([0..b]);
+                        let neg_bias = bias.slice([b..b + b * n]).reshape([b, n]);
+                        binary_cross_entropy(
+                            pos_cos.div_scalar(t) + pos_bias,
+                            neg_cos.div_scalar(t) + neg_bias,
+                            weights,
+                        )
+                    }
+                }
+                LossKind::SampledSoftmax => {
+                    // Every row's candidates: all batch positives and all sampled negatives.
+                    let logits = model.logits(user_vecs, item_vecs, bias);
+                    let c = b + b * n;
+                    let mut mask = vec![0f32; b * c];
+                    for (row, (u, own, _)) in chunk.iter().enumerate() {
+                        for (col, item) in items_all.iter().enumerate() {
+                            let item = *item as u32;
+                            // Drop accidental hits: another copy of this row's positive, or an
+                            // item this user rated positively (it is no negative for them).
+                            if col != row
+                                && (item == *own
+                                    || (rated[*u].contains(&item) && !downs[*u].contains(&item)))
+                            {
+                                mask[row * c + col] = 1.0;
+                            }
+                        }
+                    }
+                    let labels = Tensor::<1, Int>::from_data(
+                        TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
+                        &device,
+                    );
+                    let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, c]), &device);
+                    sampled_softmax(logits, labels, Some(mask), weights)
+                }
+            };
+            total_loss += loss
+                .clone()
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("the loss should be f32")[0] as f64
+                * b as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(config.learning_rate, model, grads);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let items = item_vectors(&model, content, num_items);
+        let scorer =
+            TwoTowerVisitor::new(&model, items.clone(), config.personalize.clone(), &device);
+        let valid_ndcg = evaluate_visitors(&scorer, valid, num_items, 20)
+            .expect("the scorer gives one score per catalog item")
+            .ndcg;
+        let record = EpochRecord {
+            epoch,
+            train_loss: total_loss / positives.len() as f64,
+            valid_ndcg_at_20: valid_ndcg,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "epoch {epoch}: loss {:.4}, validation ndcg@20 {:.4} ({:.1} s)",
+            record.train_loss, record.valid_ndcg_at_20, record.seconds
+        );
+        history.push(record);
+        if best.as_ref().is_none_or(|(score, ..)| valid_ndcg > *score) {
+            best = Some((valid_ndcg, epoch, model.clone(), items));
+        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= config.patience {
+            eprintln!(
+                "early stop: no validation gain for {} epochs",
+                config.patience
+            );
+            break;
+        }
+    }
+    let (_, best_epoch, model, items) = best.expect("at least one epoch should run");
+    Trained {
+        model,
+        items,
+        history,
+        best_epoch,
+        user_ids: train.user_ids.clone(),
+    }
+}
+
+/// Every catalog item's unit vector and bias, computed in inference mode in chunks.
+pub fn item_vectors(
+    model: &TwoTowerModel,
+    content: &ContentMatrix,
+    num_items: usize,
+) -> ItemVectors {
+    let model = model.valid();
+    let device = model.item.embedding.weight.val().device();
+    let mut vectors = Vec::new();
+    let mut bias = Vec::new();
+    for start in (0..num_items).step_by(2048) {
+        let end = (start + 2048).min(num_items);
+        let ids = Tensor::<1, Int>::from_data(
+            TensorData::new(
+                (start as i64..end as i64).collect::<Vec<_>>(),
+                [end - start],
+            ),
+            &device,
+        );
+        let rows = Tensor::<2>::from_data(
+            TensorData::new(
+                content.values[start * content.dim..end * content.dim].to_vec(),
+                [end - start, content.dim],
+            ),
+            &device,
+        );
+        vectors.extend(
+            model
+                .item
+                .forward(ids.clone(), rows)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 item vectors"),
+        );
+        bias.extend(
+            model
+                .item_bias(ids)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 item bias"),
+        );
+    }
+    let dim = vectors.len() / num_items.max(1);
+    ItemVectors { vectors, bias, dim }
+}
+
+/// The user tower's layers and prior as plain data (what the bundle stores).
+pub fn user_tower_data(model: &TwoTowerModel) -> (Vec<(TensorData, TensorData)>, TensorData) {
+    let layers = model
+        .user
+        .mlp
+        .layers
+        .iter()
+        .map(|l| {
+            let bias = l
+                .bias
+                .as_ref()
+                .expect("user tower layers should have a bias");
+            (
+                l.weight.val().inner().into_data(),
+                bias.val().inner().into_data(),
+            )
+        })
+        .collect();
+    (layers, model.user.mean_input().inner().into_data())
+}
+
+/// Scores of every item for a user vector: cosine / temperature + item bias.
+pub fn score_all(items: &ItemVectors, user: &[f32], temperature: f64) -> Vec<f32> {
+    let inv_t = (1.0 / temperature) as f32;
+    (0..items.len())
+        .map(|i| {
+            items
+                .row(i)
+                .iter()
+                .zip(user)
+                .map(|(a, b)| a * b)
+                .sum::<f32>()
+                * inv_t
+                + items.bias[i]
+        })
+        .collect()
+}
+
+/// The two-tower model scoring a visitor through personalisation, as the browser does.
+pub struct TwoTowerVisitor {
+    tower: FrozenUserTower,
+    items: ItemVectors,
+    config: PersonalizeConfig,
+}
+
+impl TwoTowerVisitor {
+    /// Freezes the model's user tower for visitors.
+    pub fn new(
+        model: &TwoTowerModel,
+        items: ItemVectors,
+        config: PersonalizeConfig,
+        device: &Device,
+    ) -> Self {
+        let (layers, prior) = user_tower_data(model);
+        let tower = FrozenUserTower::new(layers, prior, model.temperature, &device.clone().inner());
+        Self {
+            tower,
+            items,
+            config,
+        }
+    }
+
+    /// The visitor's unit vector.
+    pub fn user_vector(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        let user = self
+            .tower
+            .personalize(&self.items, given, &self.config)
+            .expect("evaluation cases index the catalog");
+        user.into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 user vector")
+    }
+}
+
+impl VisitorScorer for TwoTowerVisitor {
+    fn name(&self) -> String {
+        "two-tower".into()
+    }
+
+    fn score_visitor(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        score_all(
+            &self.items,
+            &self.user_vector(given),
+            self.tower.temperature(),
+        )
+    }
+}
+
+/// The two-tower model scoring its own train users by id (the warm protocol).
+pub struct TwoTowerWarm {
+    users: Vec<Vec<f32>>,
+    rows: std::collections::HashMap<u32, usize>,
+    items: ItemVectors,
+    temperature: f64,
+}
+
+impl TwoTowerWarm {
+    /// Precomputes every train user's vector.
+    pub fn new(trained: &Trained) -> Self {
+        let model = trained.model.valid();
+        let device = model.user.embedding.weight.val().device();
+        let n = trained.user_ids.len();
+        let ids = Tensor::<1, Int>::from_data(
+            TensorData::new((0..n as i64).collect::<Vec<_>>(), [n]),
+            &device,
+        );
+        let flat = model
+            .user
+            .forward(ids)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 user vectors");
+        let dim = flat.len() / n.max(1);
+        Self {
+            users: flat.chunks(dim).map(<[f32]>::to_vec).collect(),
+            rows: trained
+                .user_ids
+                .iter()
+                .enumerate()
+                .map(|(r, u)| (*u, r))
+                .collect(),
+            items: trained.items.clone(),
+            temperature: trained.model.temperature,
+        }
+    }
+}
+
+impl WarmScorer for TwoTowerWarm {
+    fn name(&self) -> String {
+        "two-tower".into()
+    }
+
+    fn score_user(&self, user_id: u32, _train: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        match self.rows.get(&user_id) {
+            Some(&row) => score_all(&self.items, &self.users[row], self.temperature),
+            None => vec![0.0; self.items.len()],
+        }
+    }
+}
