@@ -337,3 +337,158 @@ pub fn evaluate_stage(
     )?;
     Ok(report)
 }
+
+/// Attribution shown with every bundle (MovieLens usage licence, TMDB terms).
+pub const ATTRIBUTION: &str = "Ratings: MovieLens ml-latest-small, F. Maxwell Harper and Joseph A. Konstan. 2015. \
+The MovieLens Datasets: History and Context. ACM TiiS 5, 4. GroupLens Research, University of Minnesota (research use; no endorsement implied).\n\
+Movie metadata: This product uses the TMDB API but is not endorsed or certified by TMDB.";
+
+/// What `export` measured, written to `metrics/bundle.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportReport {
+    pub path: String,
+    pub bytes: u64,
+    pub movies: usize,
+    pub table_dim: usize,
+    pub chosen: String,
+    /// (label, items-section bytes, mean top-20 overlap with the float ranking).
+    pub candidates: Vec<(String, usize, f64)>,
+    /// Bytes of each section.
+    pub sections: Vec<(String, u64)>,
+    /// Test-visitor queries the overlap was measured on.
+    pub queries: usize,
+}
+
+/// The bundle's item table in float: `[v ; b / s]` per catalog row, and the bias scale `s`
+/// that keeps the bias column within the range of the vector components.
+pub fn ranking_table(items: &crate::personalize::ItemVectors) -> (Vec<f32>, f32) {
+    let max_bias = items.bias.iter().fold(0.0f32, |m, b| m.max(b.abs()));
+    let scale = if max_bias > 0.0 { max_bias / 0.5 } else { 1.0 };
+    let mut table = Vec::with_capacity(items.len() * (items.dim + 1));
+    for i in 0..items.len() {
+        table.extend_from_slice(items.row(i));
+        table.push(items.bias[i] / scale);
+    }
+    (table, scale)
+}
+
+/// The `export` stage: the trained user tower, the compressed item table, the catalog and the
+/// attribution in one bundle, with the smallest table that keeps top-20 overlap ≥ `min_overlap`.
+pub fn export_stage(
+    inputs: &Inputs,
+    paths: &Paths,
+    out: &Path,
+    min_overlap: f64,
+    device: &Device,
+) -> anyhow::Result<ExportReport> {
+    use crate::bundle::{
+        Bundle, CatalogEntry, NamedTensor, PqConfig, export::write_atomic as write_bundle,
+        quantize::compress_smallest,
+    };
+    use crate::train::user_tower_data;
+
+    let (trained, config) = load_trained(paths, inputs, device)?;
+    let (layers, prior) = user_tower_data(&trained.model);
+    let mut tensors = Vec::new();
+    for (i, (w, b)) in layers.into_iter().enumerate() {
+        for (name, data) in [("weight", w), ("bias", b)] {
+            let shape: Vec<usize> = data.shape().iter().copied().collect();
+            tensors.push(NamedTensor::new(
+                format!("user_tower.layers.{i}.{name}"),
+                shape,
+                data.try_to_vec::<f32>()
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+            )?);
+        }
+    }
+    let prior_values = prior
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    tensors.push(NamedTensor::new(
+        "user_tower.prior",
+        vec![prior_values.len()],
+        prior_values,
+    )?);
+    let (table, bias_scale) = ranking_table(&trained.items);
+    tensors.push(NamedTensor::new(
+        "items.bias_scale",
+        vec![1],
+        vec![bias_scale],
+    )?);
+    let dim = trained.items.dim + 1;
+
+    // Queries: every test visitor's personalised vector at each k, as the browser would form it.
+    let visitor = TwoTowerVisitor::new(
+        &trained.model,
+        trained.items.clone(),
+        config.personalize.clone(),
+        device,
+    );
+    let mut queries = Vec::new();
+    for k in crate::data::split::GIVEN_COUNTS {
+        for case in inputs.split.visitor_cases(k).cases {
+            let user = visitor.user_vector(&case.given);
+            queries.extend(user.iter().map(|x| x / config.model.temperature as f32));
+            queries.push(bias_scale);
+        }
+    }
+    let divisors: Vec<usize> = (2..dim).filter(|m| dim % m == 0 && *m <= 32).collect();
+    let pq: Vec<PqConfig> = divisors
+        .iter()
+        .map(|&m| PqConfig {
+            m,
+            ..PqConfig::default()
+        })
+        .collect();
+    let compression = compress_smallest(&table, dim, &queries, min_overlap, &pq)?;
+
+    let mut rating_counts = vec![0u32; inputs.split.catalog.len()];
+    for (_, row) in inputs.split.train_interactions().iter() {
+        for (item, _) in row {
+            rating_counts[item.0 as usize] += 1;
+        }
+    }
+    let catalog = inputs
+        .movies
+        .iter()
+        .zip(&rating_counts)
+        .map(|(m, count)| CatalogEntry {
+            movie_id: m.movie_id,
+            title: m.title.clone(),
+            year: m.year,
+            genres: m.genres.clone(),
+            tmdb_id: m.tmdb_id,
+            popularity: *count as f32,
+        })
+        .collect();
+    let bundle = Bundle::new(
+        serde_json::to_value(&config)?,
+        serde_json::to_value(&inputs.layout)?,
+        tensors,
+        compression.table,
+        catalog,
+        ATTRIBUTION.to_string(),
+    )?;
+    let bytes = write_bundle(out, &bundle)?;
+    let header = crate::bundle::load::read_header(&std::fs::read(out)?)?.0;
+    let report = ExportReport {
+        path: out.display().to_string(),
+        bytes,
+        movies: inputs.movies.len(),
+        table_dim: dim,
+        chosen: compression.chosen,
+        candidates: compression
+            .candidates
+            .into_iter()
+            .map(|c| (c.label, c.bytes, c.overlap))
+            .collect(),
+        sections: header
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.length))
+            .collect(),
+        queries: queries.len() / dim,
+    };
+    write_json(&paths.metrics.join("bundle.json"), &report)?;
+    Ok(report)
+}

@@ -8,7 +8,9 @@ use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
 use movie_genie::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
 use movie_genie::eval::K_AT;
-use movie_genie::pipeline::{Paths, counts, evaluate_stage, load_inputs, train_stage};
+use movie_genie::pipeline::{
+    Paths, counts, evaluate_stage, export_stage, load_inputs, train_stage,
+};
 use movie_genie::train::TrainingConfig;
 
 #[derive(Parser)]
@@ -33,6 +35,21 @@ enum Command {
     /// Evaluate the trained model and the baselines (most-popular, item-kNN, EASE, ALS) on
     /// `thumbs-v1`, both protocols, in one table (metrics/evaluation.md and .json).
     Evaluate(StageArgs),
+    /// Write the site's model bundle: the user tower, the compressed movie-embedding table
+    /// (the smallest that keeps top-20 overlap with the float ranking) and the catalog.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// The bundle file to write.
+    #[arg(long, default_value = "www/assets/movie-genie.bundle")]
+    out: PathBuf,
+    /// Least mean top-20 overlap (over the test visitors) the compressed table must keep.
+    #[arg(long, default_value_t = 0.98)]
+    min_overlap: f64,
 }
 
 #[derive(Args)]
@@ -194,10 +211,28 @@ fn run_evaluate(args: StageArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let paths = args.stage.paths();
+    let inputs = load_inputs(&paths)?;
+    let report = export_stage(&inputs, &paths, &args.out, args.min_overlap, &device())?;
+    println!(
+        "export: wrote {} ({} bytes, table {})",
+        report.path, report.bytes, report.chosen
+    );
+    for (label, bytes, overlap) in &report.candidates {
+        println!("  {label:>8}: items section {bytes} bytes, top-20 overlap {overlap:.4}");
+    }
+    for (name, bytes) in &report.sections {
+        println!("  section {name:>12}: {bytes} bytes");
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Prepare(args) => run_prepare(args),
         Command::Train(args) => run_train(args),
         Command::Evaluate(args) => run_evaluate(args),
+        Command::Export(args) => run_export(args),
     }
 }
