@@ -22,13 +22,14 @@ pub struct PersonalizeConfig {
     #[config(default = 0.05)]
     pub learning_rate: f64,
     /// Weight of ‖x − prior‖², which keeps a visitor with few ratings near the average user.
-    #[config(default = 0.01)]
+    #[config(default = 10.0)]
     pub prior_weight: f64,
-    /// Items sampled uniformly (excluding rated ones) as implicit negatives.
-    #[config(default = 64)]
+    /// Items sampled uniformly (excluding rated ones) as implicit negatives; at least the
+    /// catalog size means every unrated item (a full softmax).
+    #[config(default = 1024)]
     pub sampled_negatives: usize,
     /// Weight of the term that pushes thumbs-down items below zero.
-    #[config(default = 0.5)]
+    #[config(default = 0.0)]
     pub downvote_weight: f64,
     /// Seed of the negative sampling; the same thumbs always give the same vector.
     #[config(default = 42)]
@@ -284,6 +285,10 @@ fn sample_negatives(
         h.wrapping_mul(0x100000001b3)
             .wrapping_add((i.0 as u64) << 2 | t.value() as u64 & 3)
     });
+    if wanted == available {
+        // Every unrated item: the full softmax, no sampling needed.
+        return (0..catalog).filter(|r| !rated_set.contains(r)).collect();
+    }
     let mut rng = StdRng::seed_from_u64(seed);
     let mut chosen = std::collections::BTreeSet::new();
     while chosen.len() < wanted {

@@ -56,7 +56,9 @@ pub struct PrepareStats {
     /// Ratings per thumbs value: "-1", "1", "2".
     pub thumbs: HashMap<String, usize>,
     pub feature_dim: usize,
+    /// Distinct texts embedded in this run.
     pub embeddings_computed: usize,
+    /// Movies whose embedding came from the cache.
     pub embeddings_cached: usize,
 }
 
@@ -189,7 +191,7 @@ pub fn prepare(config: &PrepareConfig) -> Result<PrepareOutcome, DataError> {
     }
 
     let (contents, layout) = build_content(&movies, &links, &tmdb, &tags, EMBEDDING_DIM);
-    let (embeddings, computed) = embed_with_cache(config, &model_hash, &contents)?;
+    let (embeddings, computed, from_cache) = embed_with_cache(config, &model_hash, &contents)?;
 
     let mut thumbs: HashMap<String, usize> = HashMap::new();
     for r in &ratings {
@@ -218,7 +220,7 @@ pub fn prepare(config: &PrepareConfig) -> Result<PrepareOutcome, DataError> {
         thumbs,
         feature_dim: layout.dim,
         embeddings_computed: computed,
-        embeddings_cached: contents.len() - computed,
+        embeddings_cached: from_cache,
     };
 
     let bar = spinner("writing Parquet tables");
@@ -255,12 +257,13 @@ pub fn read_layout(path: &Path) -> Result<FeatureLayout, DataError> {
 }
 
 /// Embeds every movie's text, reusing vectors cached under the same model hash.
-/// Returns the embeddings in `contents` order and how many were computed now.
+/// Returns the embeddings in `contents` order, how many distinct texts were embedded now and
+/// how many movies were served from the cache.
 fn embed_with_cache(
     config: &PrepareConfig,
     model_hash: &str,
     contents: &[MovieContent],
-) -> Result<(Vec<Vec<f32>>, usize), DataError> {
+) -> Result<(Vec<Vec<f32>>, usize, usize), DataError> {
     let cache_path = config
         .cache_dir
         .join(format!("minilm-{}.bin", &model_hash[..16]));
@@ -269,11 +272,15 @@ fn embed_with_cache(
         .iter()
         .map(|c| Sha256::digest(c.embedding_text.as_bytes()).into())
         .collect();
+    let from_cache = keys
+        .iter()
+        .filter(|k| cache.vectors.contains_key(*k))
+        .count();
+    let mut seen = std::collections::HashSet::new();
     let mut todo: Vec<usize> = (0..contents.len())
-        .filter(|&i| !cache.vectors.contains_key(&keys[i]))
+        .filter(|&i| !cache.vectors.contains_key(&keys[i]) && seen.insert(keys[i]))
         .collect();
     todo.sort_by_key(|&i| contents[i].embedding_text.len());
-    todo.dedup_by_key(|i| keys[*i]);
     if !todo.is_empty() {
         let embedder = SentenceEmbedder::load(&config.model_dir)
             .map_err(|e| DataError::Other(e.to_string()))?;
@@ -305,7 +312,7 @@ fn embed_with_cache(
         cache.write(&cache_path)?;
     }
     let vectors = keys.iter().map(|k| cache.vectors[k].clone()).collect();
-    Ok((vectors, todo.len()))
+    Ok((vectors, todo.len(), from_cache))
 }
 
 /// Text hash → embedding, stored as repeated (32-byte SHA-256, 384 little-endian f32).

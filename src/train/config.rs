@@ -39,13 +39,13 @@ pub struct TrainingConfig {
     #[config(default = 4)]
     pub negatives: usize,
     /// Chance that a negative is one of the user's thumbs-downs (when they have any).
-    #[config(default = 0.3)]
+    #[config(default = 0.0)]
     pub thumbs_down_negative_rate: f64,
     /// Adam's learning rate.
     #[config(default = 2e-3)]
     pub learning_rate: f64,
     /// Share of train users held out as validation visitors for early stopping.
-    #[config(default = 0.1)]
+    #[config(default = 0.2)]
     pub validation_fraction: f64,
     /// Ratings each validation visitor gives (the visitor protocol's k).
     #[config(default = 10)]

@@ -131,6 +131,16 @@ pub fn train(
         rated.push(ratings.iter().map(|(i, _)| i.0).collect());
     }
 
+    if !valid.is_empty() {
+        let popular = crate::eval::baselines::MostPopular::fit(train);
+        let reference = evaluate_visitors(&popular, valid, num_items, 20)
+            .expect("most-popular gives one score per catalog item");
+        eprintln!(
+            "{} validation visitors; most-popular reaches ndcg@20 {:.4} on them",
+            valid.len(),
+            reference.ndcg
+        );
+    }
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, TwoTowerModel, ItemVectors)> = None;
     let batches = positives.len().div_ceil(config.batch_size);
