@@ -348,7 +348,9 @@ mod tests {
         ];
         let (user, losses) = tower.personalize_traced(&items, &rated, &config).unwrap();
         assert_eq!(losses.len(), config.steps);
-        assert!(losses[config.steps - 1] < 0.5 * losses[0], "{losses:?}");
+        // Item 1 shares item 0's direction and stays a negative, so the loss has a floor well
+        // above zero; a third off the start is a clear descent.
+        assert!(losses[config.steps - 1] < 0.7 * losses[0], "{losses:?}");
         let user: Vec<f32> = user.into_data().try_to_vec().unwrap();
         let prior: Vec<f32> = tower.prior_vector().into_data().try_to_vec().unwrap();
         assert!(cosine(&user, items.row(0)) > cosine(&prior, items.row(0)) + 0.2);
