@@ -341,7 +341,11 @@ mod tests {
     #[test]
     fn fitting_lowers_the_loss_and_moves_toward_liked_items() {
         let (tower, items) = fixture();
-        let config = PersonalizeConfig::new().with_sampled_negatives(2);
+        // A weak prior pull, so two ratings can move the vector far.
+        let config = PersonalizeConfig::new()
+            .with_sampled_negatives(2)
+            .with_prior_weight(0.01)
+            .with_downvote_weight(0.5);
         let rated = [
             (ItemIndex(0), Thumbs::DoubleUp),
             (ItemIndex(3), Thumbs::Down),
