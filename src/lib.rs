@@ -8,6 +8,7 @@ pub mod data;
 pub mod model;
 pub mod personalize;
 pub mod rank;
+pub mod recommender;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
@@ -15,3 +16,5 @@ pub mod eval;
 pub mod pipeline;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,394 @@
+//! Browser checks of the `Genie` class in headless Chromium (`scripts/test-web.sh`): loading,
+//! rating, the WebGPU/CPU agreement, corrupt bundles, saved ratings and argument errors, plus
+//! the timings the report quotes (printed with `console_log!`).
+//! The trained bundle (`www/assets/movie-genie.bundle`) is checked only with the `real-bundle`
+//! feature, which the script turns on when that file exists.
+#![cfg(target_arch = "wasm32")]
+
+use gloo::storage::{LocalStorage, Storage};
+use movie_genie::bundle::Bundle;
+use movie_genie::recommender::{SyntheticSpec, synthetic_bundle};
+use movie_genie::web::Genie;
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Rec {
+    movie_id: u32,
+    title: String,
+    score: f32,
+    because: Option<String>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct Rated {
+    movie_id: u32,
+    thumbs: i8,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Backend {
+    kind: String,
+    adapter: Option<String>,
+    fallback_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stats {
+    personalize_ms: Option<f64>,
+    load_ms: f64,
+}
+
+fn small_bytes() -> Vec<u8> {
+    synthetic_bundle(&SyntheticSpec::small(120), 11).to_bytes()
+}
+
+/// A storage key no other test uses, emptied first.
+fn fresh_key(name: &str) -> String {
+    let key = format!("movie-genie-test/{name}");
+    LocalStorage::delete(&key);
+    key
+}
+
+fn message(err: wasm_bindgen::JsError) -> String {
+    let value: JsValue = err.into();
+    value
+        .dyn_into::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|v| format!("{v:?}"))
+}
+
+async fn genie(bytes: Vec<u8>, gpu: bool, key: &str) -> Genie {
+    match Genie::create(bytes, gpu, Some(key.to_owned())).await {
+        Ok(genie) => genie,
+        Err(e) => panic!("the bundle should load: {}", message(e)),
+    }
+}
+
+async fn recommend(genie: &Genie, k: usize) -> Vec<Rec> {
+    match genie.recommend(k as f64).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value).expect("recommendations"),
+        Err(e) => panic!("recommend should work: {}", message(e)),
+    }
+}
+
+fn backend(genie: &Genie) -> Backend {
+    serde_wasm_bindgen::from_value(genie.backend().ok().expect("backend")).expect("backend info")
+}
+
+fn stats(genie: &Genie) -> Stats {
+    serde_wasm_bindgen::from_value(genie.stats().ok().expect("stats")).expect("stats fields")
+}
+
+fn ratings(genie: &Genie) -> Vec<Rated> {
+    serde_wasm_bindgen::from_value(genie.ratings().ok().expect("ratings")).expect("rating fields")
+}
+
+fn rate(genie: &Genie, id: u32, thumbs: f64) {
+    if let Err(e) = genie.rate(f64::from(id), thumbs) {
+        panic!("rating {id} should work: {}", message(e));
+    }
+}
+
+use movie_genie::web::now_ms as now;
+
+#[wasm_bindgen_test]
+async fn a_synthetic_bundle_loads_and_recommends_on_the_cpu() {
+    let g = genie(small_bytes(), false, &fresh_key("load")).await;
+    assert_eq!(backend(&g).kind, "cpu");
+    let recs = recommend(&g, 20).await;
+    assert_eq!(recs.len(), 20);
+    assert!(
+        recs.iter()
+            .all(|r| r.because.is_none() && !r.title.is_empty())
+    );
+    assert!(recs.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(g.attribution().contains("Synthetic"));
+}
+
+#[cfg(feature = "real-bundle")]
+#[wasm_bindgen_test]
+async fn the_shipped_bundle_loads_and_recommends() {
+    let bytes = include_bytes!("../www/assets/movie-genie.bundle").to_vec();
+    let g = genie(bytes, false, &fresh_key("real")).await;
+    let recs = recommend(&g, 20).await;
+    assert_eq!(recs.len(), 20);
+    let first = recs[0].movie_id;
+    rate(&g, first, 2.0);
+    let after = recommend(&g, 20).await;
+    assert!(after.iter().all(|r| r.movie_id != first));
+    assert!(after.iter().all(|r| r.because.is_some()));
+}
+
+#[wasm_bindgen_test]
+async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
+    let g = genie(small_bytes(), false, &fresh_key("rate")).await;
+    let before = recommend(&g, 20).await;
+    let liked = before[3].movie_id;
+    rate(&g, liked, 2.0);
+    rate(&g, before[0].movie_id, -1.0);
+    let after = recommend(&g, 20).await;
+    let ids: Vec<u32> = after.iter().map(|r| r.movie_id).collect();
+    assert!(!ids.contains(&liked) && !ids.contains(&before[0].movie_id));
+    // The visitor vector moved: movies on both lists changed score.
+    let moved = after.iter().filter(|a| {
+        before
+            .iter()
+            .any(|b| b.movie_id == a.movie_id && (b.score - a.score).abs() > 1e-3)
+    });
+    assert!(moved.count() > 0, "{before:?} vs {after:?}");
+    assert!(after.iter().all(|r| {
+        r.because
+            .as_deref()
+            .is_some_and(|b| b.starts_with("because you liked "))
+    }));
+    // Every movie rated in turn: none ever comes back.
+    for rec in &after[..5] {
+        rate(&g, rec.movie_id, 1.0);
+        let next = recommend(&g, 120).await;
+        let rated: Vec<u32> = ratings(&g).iter().map(|r| r.movie_id).collect();
+        assert!(next.iter().all(|r| !rated.contains(&r.movie_id)));
+        assert_eq!(next.len(), 120 - rated.len());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_and_cpu_give_the_same_top_20() {
+    let bytes = small_bytes();
+    let gpu = genie(bytes.clone(), true, &fresh_key("gpu")).await;
+    let cpu = genie(bytes, false, &fresh_key("cpu")).await;
+    let info = backend(&gpu);
+    assert_eq!(
+        info.kind, "webgpu",
+        "expected WebGPU in this browser: {info:?}"
+    );
+    console_log!("WebGPU adapter: {:?}", info.adapter);
+    for step in 0..3 {
+        let (a, b) = (recommend(&gpu, 20).await, recommend(&cpu, 20).await);
+        let (u, v) = (
+            gpu.last_vector().expect("gpu"),
+            cpu.last_vector().expect("cpu"),
+        );
+        let gap = u
+            .iter()
+            .zip(&v)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        console_log!("step {step}: visitor vectors differ by at most {gap:e}");
+        assert!(
+            gap < 1e-4,
+            "visitor vectors differ by {gap} after {step} ratings"
+        );
+        let ids = |r: &[Rec]| r.iter().map(|r| r.movie_id).collect::<Vec<_>>();
+        assert_eq!(ids(&a), ids(&b), "top-20 differ after {step} ratings");
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                (x.score - y.score).abs() < 1e-4,
+                "{} vs {} (movie {})",
+                x.score,
+                y.score,
+                x.movie_id
+            );
+        }
+        let (id, thumbs) = (a[step * 2].movie_id, [2.0, -1.0, 1.0][step]);
+        rate(&gpu, id, thumbs);
+        rate(&cpu, id, thumbs);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn corrupt_bundles_are_errors_not_panics() {
+    let good = small_bytes();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x55;
+    let mut bad_magic = good.clone();
+    bad_magic[0] = b'X';
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("empty", Vec::new(), "magic"),
+        ("truncated", good[..good.len() / 2].to_vec(), "truncated"),
+        ("flipped", flipped, "checksum"),
+        ("bad magic", bad_magic, "magic"),
+    ];
+    for (what, bytes, expected) in cases {
+        match Genie::create(bytes, false, Some(fresh_key("corrupt"))).await {
+            Ok(_) => panic!("{what}: a corrupt bundle loaded"),
+            Err(e) => {
+                let msg = message(e);
+                assert!(msg.contains(expected), "{what}: {msg}");
+            }
+        }
+    }
+    // A valid container whose tower does not fit its table.
+    let mut bundle = synthetic_bundle(&SyntheticSpec::small(20), 1);
+    bundle.tensors.retain(|t| t.name != "user_tower.prior");
+    let msg = match Genie::create(bundle.to_bytes(), false, None).await {
+        Ok(_) => panic!("a bundle without a prior loaded"),
+        Err(e) => message(e),
+    };
+    assert!(msg.contains("user_tower.prior"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+async fn ratings_survive_a_reload() {
+    let key = fresh_key("round-trip");
+    let g = genie(small_bytes(), false, &key).await;
+    rate(&g, 1, 2.0);
+    rate(&g, 11, -1.0);
+    rate(&g, 21, 1.0);
+    assert!(g.unrate(21.0).ok().expect("unrate"));
+    drop(g);
+    let again = genie(small_bytes(), false, &key).await;
+    assert_eq!(
+        ratings(&again),
+        [
+            Rated {
+                movie_id: 1,
+                thumbs: 2
+            },
+            Rated {
+                movie_id: 11,
+                thumbs: -1
+            }
+        ]
+    );
+    let warnings: Vec<String> =
+        serde_wasm_bindgen::from_value(again.warnings().ok().expect("w")).expect("strings");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    again.clear_ratings();
+    assert!(ratings(&genie(small_bytes(), false, &key).await).is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_tampered_entry_keeps_the_valid_ratings() {
+    let key = fresh_key("tampered");
+    LocalStorage::raw()
+        .set_item(
+            &key,
+            r#"{"version":1,"ratings":[[1,2],[11,7],[999999,1],["x",1],[21,-1]]}"#,
+        )
+        .expect("localStorage should accept the entry");
+    let g = genie(small_bytes(), false, &key).await;
+    assert_eq!(
+        ratings(&g),
+        [
+            Rated {
+                movie_id: 1,
+                thumbs: 2
+            },
+            Rated {
+                movie_id: 21,
+                thumbs: -1
+            }
+        ]
+    );
+    let warnings: Vec<String> =
+        serde_wasm_bindgen::from_value(g.warnings().ok().expect("w")).expect("strings");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    // Rating again rewrites a clean entry.
+    rate(&g, 31, 1.0);
+    let text = LocalStorage::raw()
+        .get_item(&key)
+        .ok()
+        .flatten()
+        .expect("saved");
+    assert_eq!(text, r#"{"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#);
+
+    LocalStorage::raw().set_item(&key, "{garbage").expect("set");
+    let g = genie(small_bytes(), false, &key).await;
+    assert!(ratings(&g).is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn bad_arguments_are_errors() {
+    let g = genie(small_bytes(), false, &fresh_key("args")).await;
+    let err = |r: Result<(), wasm_bindgen::JsError>| message(r.err().expect("should be an error"));
+    assert_eq!(
+        err(g.rate(5.0, 1.0)),
+        "movie id 5 is not in the catalog of 120 movies"
+    );
+    assert_eq!(err(g.rate(1.0, 7.0)), "thumbs must be -1, 1 or 2 (got 7)");
+    assert_eq!(
+        err(g.rate(1.0, f64::NAN)),
+        "thumbs must be -1, 1 or 2 (got NaN)"
+    );
+    assert_eq!(
+        err(g.rate(f64::NAN, 1.0)),
+        "movie id must be a whole number from 0 to 4294967295 (got NaN)"
+    );
+    assert!(err(g.unrate(2.5).map(drop)).contains("got 2.5"));
+    assert!(err(g.similar(5.0, 3.0).map(drop)).contains("movie id 5"));
+    assert!(err(g.search("x", 0.0).map(drop)).contains("limit must be"));
+    assert!(message(g.recommend(0.0).await.err().expect("k = 0")).contains("k must be"));
+    assert!(message(g.recommend(f64::NAN).await.err().expect("k = NaN")).contains("got NaN"));
+    assert!(ratings(&g).is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn search_and_similar_answer() {
+    let g = genie(small_bytes(), false, &fresh_key("search")).await;
+    #[derive(Deserialize)]
+    struct Hit {
+        title: String,
+    }
+    let hits: Vec<Hit> =
+        serde_wasm_bindgen::from_value(g.search("AMELIE", 5.0).ok().expect("search"))
+            .expect("hits");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].title, "Amélie");
+    let sims: Vec<Rec> =
+        serde_wasm_bindgen::from_value(g.similar(1.0, 5.0).ok().expect("similar")).expect("recs");
+    assert_eq!(sims.len(), 5);
+    assert!(sims.iter().all(|r| r.movie_id != 1));
+}
+
+/// Timings for the report on a bundle the size of the shipped model (see `SyntheticSpec`).
+#[wasm_bindgen_test]
+async fn measure_load_and_update_latency() {
+    let bundle = synthetic_bundle(&SyntheticSpec::movielens_small(), 5);
+    let bytes = bundle.to_bytes();
+    let catalog: Vec<u32> = bundle.catalog.iter().map(|e| e.movie_id.0).collect();
+    drop(bundle);
+    let updates: usize = 50;
+    for gpu in [false, true] {
+        let started = now();
+        let g = genie(bytes.clone(), gpu, &fresh_key("measure")).await;
+        recommend(&g, 20).await;
+        let first = now() - started;
+        let load = stats(&g).load_ms;
+        let (mut update, mut tune) = (Vec::new(), Vec::new());
+        for i in 0..updates {
+            let id = catalog[(i * 7919 + 13) % catalog.len()];
+            rate(&g, id, if i % 4 == 3 { -1.0 } else { 2.0 });
+            let t = now();
+            recommend(&g, 20).await;
+            update.push(now() - t);
+            tune.push(stats(&g).personalize_ms.unwrap_or(f64::NAN));
+        }
+        let pct = |v: &mut Vec<f64>, p: f64| {
+            v.sort_by(f64::total_cmp);
+            v[((v.len() - 1) as f64 * p).round() as usize]
+        };
+        let info = backend(&g);
+        console_log!(
+            "MEASURE backend={} adapter={:?} fallback={:?} rows={} bytes={} load_ms={load:.1} load_to_first_recs_ms={first:.1} update_median_ms={:.1} update_p95_ms={:.1} finetune_median_ms={:.1} finetune_p95_ms={:.1} updates={updates}",
+            info.kind,
+            info.adapter,
+            info.fallback_reason,
+            catalog.len(),
+            bytes.len(),
+            pct(&mut update, 0.5),
+            pct(&mut update, 0.95),
+            pct(&mut tune, 0.5),
+            pct(&mut tune, 0.95),
+        );
+        assert!(Bundle::from_bytes(&bytes).is_ok());
+    }
+}
