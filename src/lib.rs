@@ -15,6 +15,8 @@ pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pipeline;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod atomic;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

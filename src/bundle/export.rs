@@ -25,25 +25,11 @@ pub fn write_atomic(path: &Path, bundle: &Bundle) -> Result<u64, ExportError> {
     let bytes = bundle.to_bytes();
     // Never ship a file the browser would reject.
     Bundle::from_bytes(&bytes)?;
-    let io = |source| ExportError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bundle-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    tmp.write_all(&bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    // Make the rename itself durable; directories cannot be fsynced on every platform.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    crate::atomic::write_atomic(path, |f| f.write_all(&bytes)).map_err(|source| {
+        ExportError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
     Ok(bytes.len() as u64)
 }

@@ -144,13 +144,7 @@ fn read_stamp(out_dir: &Path) -> Option<Stamp> {
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| io_err(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| io_err(path, e))?;
-    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
-    Ok(())
+    crate::atomic::write_atomic(path, |f| f.write_all(bytes)).map_err(|e| io_err(path, e))
 }
 
 fn spinner(message: &str) -> ProgressBar {

@@ -38,23 +38,17 @@ fn other(path: &Path, e: impl std::fmt::Display) -> DataError {
 
 /// Writes one batch to `path` through a temporary file in the same folder, then renames it.
 pub fn write_atomic(path: &Path, batch: &RecordBatch) -> Result<(), DataError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| other(dir, e))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| other(dir, e))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
-    let mut writer = ArrowWriter::try_new(
-        tmp.as_file().try_clone().map_err(|e| other(path, e))?,
-        batch.schema(),
-        Some(props),
-    )
-    .map_err(|e| other(path, e))?;
-    writer.write(batch).map_err(|e| other(path, e))?;
-    writer.close().map_err(|e| other(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| other(path, e))?;
-    tmp.persist(path).map_err(|e| other(path, e.error))?;
-    Ok(())
+    crate::atomic::write_atomic(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))
+            .map_err(std::io::Error::other)?;
+        writer.write(batch).map_err(std::io::Error::other)?;
+        writer.close().map_err(std::io::Error::other)?;
+        Ok(())
+    })
+    .map_err(|e| other(path, e))
 }
 
 /// The ratings table: `userId`, `movieId`, `rating`, `thumbs_rating`, `timestamp`.
