@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: runs the pipeline on ../shared/data (or $MOVIE_GENIE_DATA).
-# Each stage skips itself when its inputs are unchanged.
+# The main job: builds the site on the shipped model (www/assets/movie-genie.bundle) into dist/
+# and serves it on http://127.0.0.1:${PORT:-8080}/. build.sh installs its own tools.
+# To retrain the model from ../shared/data first, run ./pipeline.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/movie-genie/target}"
 
-cargo run --bin movie-genie -- prepare "$@"
+./build.sh
+cargo run --bin movie-genie -- serve --dir dist --port "${PORT:-8080}"

@@ -17,6 +17,8 @@ pub mod pipeline;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod atomic;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod serve;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

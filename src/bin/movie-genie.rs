@@ -1,4 +1,8 @@
 //! `movie-genie`: the native pipeline's command line (prepare → train → evaluate → export).
+// The pipeline is native only; for wasm32 (built by `cargo test --target wasm32-unknown-unknown
+// --test web`, which builds every binary) this crate is empty.
+#![cfg_attr(target_arch = "wasm32", no_main)]
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -38,6 +42,18 @@ enum Command {
     /// Write the site's model bundle: the user tower, the compressed movie-embedding table
     /// (the smallest that keeps top-20 overlap with the float ranking) and the catalog.
     Export(ExportArgs),
+    /// Serve the built site (build.sh's dist/) on 127.0.0.1, as a static host would.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The site folder.
+    #[arg(long, default_value = "dist")]
+    dir: PathBuf,
+    /// The port on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
 }
 
 #[derive(Args)]
@@ -234,5 +250,6 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => run_train(args),
         Command::Evaluate(args) => run_evaluate(args),
         Command::Export(args) => run_export(args),
+        Command::Serve(args) => movie_genie::serve::serve(&args.dir, args.port),
     }
 }
