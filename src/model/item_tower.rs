@@ -20,12 +20,7 @@ impl ItemTower {
     /// - content: `[batch, content_dim]` (the rows of those items)
     /// - output: `[batch, output_dim]`, unit rows
     pub fn forward(&self, items: Tensor<1, Int>, content: Tensor<2>) -> Tensor<2> {
-        let [batch] = items.dims();
-        let [_, width] = self.embedding.weight.dims();
-        let ids = self
-            .embedding
-            .forward(items.reshape([1, batch]))
-            .reshape([batch, width]);
+        let ids = self.embedding.weight.val().select(0, items);
         l2_normalize(self.mlp.forward(Tensor::cat(vec![ids, content], 1)))
     }
 }

@@ -105,7 +105,7 @@ impl TwoTowerModel {
     pub fn item_bias(&self, items: Tensor<1, Int>) -> Tensor<1> {
         let [batch] = items.dims();
         match &self.bias {
-            Some(bias) => bias.forward(items.reshape([1, batch])).reshape([batch]),
+            Some(bias) => bias.weight.val().select(0, items).reshape([batch]),
             None => Tensor::zeros([batch], &items.device()),
         }
     }

@@ -23,13 +23,7 @@ impl UserTower {
     /// - users: `[batch]`
     /// - output: `[batch, output_dim]`, unit rows
     pub fn forward(&self, users: Tensor<1, Int>) -> Tensor<2> {
-        let [batch] = users.dims();
-        let [_, width] = self.embedding.weight.dims();
-        let input = self
-            .embedding
-            .forward(users.reshape([1, batch]))
-            .reshape([batch, width]);
-        self.forward_input(input)
+        self.forward_input(self.embedding.weight.val().select(0, users))
     }
 
     /// Vectors for embedding-space inputs (a visitor's fine-tuned vector).
