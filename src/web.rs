@@ -228,7 +228,7 @@ fn with_storage<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 }
 
 /// WebGPU when preferred and available, else the CPU, with the reason.
-async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
+pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
     #[allow(deprecated)] // burn 0.22 deprecates ndarray for flex; the project builds ndarray.
     let cpu = Device::ndarray();
     let fallback = |reason: Option<String>| {
