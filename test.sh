@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of Movie Genie on a fresh machine: installs what the tests need, then
-# the native unit and integration tests, then checks that the library builds for wasm32.
+# Runs every test of Movie Genie on a fresh machine; each step installs what it needs.
+#   1. native unit and integration tests (cargo test);
+#   2. the wasm runtime in headless Chromium, WebGPU (SwiftShader) and CPU (scripts/test-web.sh),
+#      which also proves the library builds for wasm32.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -8,12 +10,8 @@ cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/movie-genie/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  rustup target add wasm32-unknown-unknown
-fi
-
 echo "== native tests"
 cargo test --all-targets --no-fail-fast
 
-echo "== wasm32 build of the library"
-cargo build --lib --target wasm32-unknown-unknown
+echo "== browser tests of the wasm runtime"
+scripts/test-web.sh
