@@ -1,83 +1,492 @@
-// Loads the wasm module and the bundle, then renders what the Genie returns; Rust does the rest.
+// The page: loads the wasm module and the bundle, hands thumbs to the one `Genie` and renders
+// the plain data it returns. Ranking, reasons, search and saving ratings are Rust's; this file
+// only draws and collects. Every title goes in as text (textContent), never as HTML.
 import init, { Genie } from './pkg/movie_genie.js';
 
-const $ = (id) => document.getElementById(id);
-const THUMBS = [[2, '👍👍'], [1, '👍'], [-1, '👎']];
-let genie;
+const BUNDLE_URL = 'assets/movie-genie.bundle';
+/** Recommendations shown at once. */
+const SHOWN_RECS = 12;
+/** Recommendations asked for under a genre filter, which picks from them: each result costs
+ *  time to hand over from wasm, so the unfiltered list asks for only what it shows. */
+const GENRE_POOL = 250;
+/** Starter movies per batch, and the popularity rank they are drawn from (well-known only;
+ *  the top 500 also name every genre, for the filter). */
+const STARTER_BATCH = 12;
+const STARTER_POOL = 500;
+const THUMBS = [
+  { value: -1, label: 'Dislike', past: 'disliked', icons: [{ x: 0, down: true }], width: 24 },
+  { value: 1, label: 'Like', past: 'liked', icons: [{ x: 0 }], width: 24 },
+  { value: 2, label: 'Love', past: 'loved', icons: [{ x: 0 }, { x: 14 }], width: 38 },
+];
+/** Material Icons' thumb_up (Apache-2.0): drawn inline, so no emoji font is needed. */
+const THUMB_PATH = 'M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06' +
+  'L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05' +
+  'c.09-.23.14-.47.14-.73v-2z';
+const SVG = 'http://www.w3.org/2000/svg';
 
-function movieLabel(m) {
+const $ = (id) => document.getElementById(id);
+const number = new Intl.NumberFormat('en');
+const ms = (v) => (v == null ? '–' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+
+let genie;
+/** `genie.ratings()` after the last change, and movieId → thumbs from it. */
+let ratedMovies = [];
+let rated = new Map();
+/** The STARTER_POOL most popular movies (search hits): starters and the genre list. */
+let popular = [];
+let starterShown = new Set();
+let lastRecs = [];
+let lastUpdateMs = null;
+let undoAction = null;
+
+// ---- rendering -------------------------------------------------------------------------------
+
+function label(m) {
   return m.year ? `${m.title} (${m.year})` : m.title;
 }
 
-function thumbButtons(movieId) {
-  return THUMBS.map(([value, label]) => {
-    const b = document.createElement('button');
-    b.textContent = label;
-    b.onclick = () => act(() => genie.rate(movieId, value));
-    return b;
-  });
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'text') node.textContent = value;
+    else if (key === 'class') node.className = value;
+    else if (key === 'role' || /^(data|aria)-/.test(key)) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  node.append(...children);
+  return node;
 }
 
-function item(text, extra = []) {
-  const li = document.createElement('li');
-  li.append(text, ...extra);
+function thumbIcon(t) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${t.width} 24`);
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.classList.add('icon');
+  for (const { x, down } of t.icons) {
+    const path = document.createElementNS(SVG, 'path');
+    path.setAttribute('d', THUMB_PATH);
+    path.setAttribute('transform', down ? `translate(${x} 0) rotate(180 12 12)` : `translate(${x} 0)`);
+    svg.append(path);
+  }
+  return svg;
+}
+
+function thumbButtons(m) {
+  const group = el('div', { class: 'thumbs', role: 'group', 'aria-label': `Rate ${label(m)}` });
+  for (const t of THUMBS) {
+    group.append(el('button', {
+      type: 'button',
+      class: `thumb thumb-${t.label.toLowerCase()}`,
+      title: t.label,
+      'data-thumbs': String(t.value),
+      'aria-label': t.label,
+      'aria-pressed': String(rated.get(m.movieId) === t.value),
+    }, thumbIcon(t)));
+  }
+  return group;
+}
+
+/** One movie: title, year, genres, optional reason, thumbs. `data-movie-id` ties it to thumbs. */
+function card(m, { reason = null, remove = false } = {}) {
+  const title = el('h3', { class: 'title' }, el('span', { text: m.title }));
+  if (m.year) title.append(' ', el('span', { class: 'year', text: `(${m.year})` }));
+  const li = el('li', { class: 'card', 'data-movie-id': String(m.movieId) }, title);
+  if (m.genres?.length) li.append(el('p', { class: 'genres', text: m.genres.join(' · ') }));
+  if (reason) li.append(reason);
+  const actions = el('div', { class: 'actions' }, thumbButtons(m));
+  if (remove) {
+    actions.append(el('button', {
+      type: 'button', class: 'link remove', text: 'Remove',
+      'data-action': 'remove', 'aria-label': `Remove your thumbs on ${label(m)}`,
+    }));
+  }
+  li.append(actions);
   return li;
 }
 
-async function act(change) {
-  try {
-    change();
-    await refresh();
-  } catch (e) {
-    showError(e);
+/** Re-renders `list` and keeps keyboard focus on the same control (or its neighbour). */
+function replaceKeepingFocus(list, items, fallback) {
+  const active = document.activeElement;
+  const cards = [...list.children];
+  const index = cards.findIndex((c) => c.contains(active));
+  if (index < 0) {
+    list.replaceChildren(...items);
+    return;
+  }
+  const movieId = cards[index].dataset.movieId;
+  const selector = active.dataset.thumbs ? `[data-thumbs="${active.dataset.thumbs}"]`
+    : active.dataset.action ? `[data-action="${active.dataset.action}"]` : 'button';
+  list.replaceChildren(...items);
+  const same = [...list.children].find((c) => c.dataset.movieId === movieId);
+  const target = same ?? list.children[Math.min(index, list.children.length - 1)];
+  (target?.querySelector(selector) ?? target?.querySelector('button') ?? fallback).focus();
+}
+
+function renderRecs() {
+  const genre = $('genre').value;
+  const shown = lastRecs
+    .filter((r) => !rated.has(r.movieId) && (!genre || r.genres.includes(genre)))
+    .slice(0, SHOWN_RECS);
+  const items = shown.map((r) => {
+    let reason = null;
+    if (r.because && r.becauseMovieId != null) {
+      const liked = rated.get(r.becauseMovieId);
+      const title = liked != null ? titleOf(r.becauseMovieId) : null;
+      reason = el('p', { class: 'because', 'data-because-id': String(r.becauseMovieId) });
+      // The title comes from the visitor's own ratings; the Rust text is the fallback.
+      if (title) reason.append('Because you liked ', el('cite', { text: title }));
+      else reason.textContent = r.because.replace(/^because/, 'Because');
+    }
+    return card(r, { reason });
+  });
+  replaceKeepingFocus($('recs'), items, $('recs-heading'));
+  const empty = $('recs-empty');
+  empty.hidden = shown.length > 0;
+  empty.textContent = genre
+    ? `None of your top ${GENRE_POOL} recommendations is tagged ${genre}: try another genre.`
+    : 'No recommendations to show.';
+  const liked = [...rated.values()].some((t) => t > 0);
+  $('recs-note').textContent = liked
+    ? 'Ranked for your thumbs on this device; each says which of your likes it resembles.'
+    : 'Popular picks for now: like a few movies to make them yours.';
+}
+
+function titleOf(movieId) {
+  const m = ratedMovies.find((r) => r.movieId === movieId);
+  return m ? label(m) : null;
+}
+
+/** Sets `aria-pressed` on every thumb under `root` from the ratings. */
+function syncPressed(root = document) {
+  for (const button of root.querySelectorAll('[data-movie-id] button[data-thumbs]')) {
+    const id = Number(button.closest('[data-movie-id]').dataset.movieId);
+    button.setAttribute('aria-pressed', String(rated.get(id) === Number(button.dataset.thumbs)));
   }
 }
 
-function showError(e) {
-  $('status').textContent = String(e.message ?? e);
-  $('status').className = 'error';
+function syncRatings() {
+  ratedMovies = genie.ratings();
+  rated = new Map(ratedMovies.map((r) => [r.movieId, r.thumbs]));
+  syncPressed();
+  const mine = [...ratedMovies].reverse().map((r) => card(r, { remove: true }));
+  replaceKeepingFocus($('mine'), mine, $('mine-heading'));
+  $('mine-empty').hidden = mine.length > 0;
+  $('mine-count').textContent = mine.length ? `(${mine.length})` : '';
+  $('export').disabled = $('wipe').disabled = mine.length === 0;
 }
 
-async function refresh() {
-  const recs = await genie.recommend(20);
-  $('recs').replaceChildren(...recs.map((r) => {
-    const because = document.createElement('span');
-    because.className = 'because';
-    because.textContent = r.because ? ` — ${r.because}` : '';
-    return item(movieLabel(r), [because, ...thumbButtons(r.movieId)]);
-  }));
-  $('rated').replaceChildren(...genie.ratings().map((r) => {
-    const undo = document.createElement('button');
-    undo.textContent = 'remove';
-    undo.onclick = () => act(() => genie.unrate(r.movieId));
-    const label = THUMBS.find(([v]) => v === r.thumbs)?.[1] ?? r.thumbs;
-    return item(`${label} ${movieLabel(r)}`, [undo]);
-  }));
+function renderEngine() {
   const s = genie.stats();
   const b = s.backend;
-  $('stats').textContent = `${b.kind}${b.adapter ? ` (${b.adapter})` : ''}` +
-    `${b.fallbackReason ? ` — ${b.fallbackReason}` : ''} · ${s.catalog} movies · ` +
-    `load ${s.loadMs.toFixed(0)} ms · fine-tune ${s.personalizeMs?.toFixed(0) ?? '–'} ms · ` +
-    `rank ${s.rankMs?.toFixed(1) ?? '–'} ms`;
+  const engine = b.kind === 'webgpu'
+    ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}`
+    : `CPU (WebAssembly)${b.fallbackReason ? ` — WebGPU not used: ${b.fallbackReason}` : ''}`;
+  $('engine').textContent = `Engine: ${engine} · last update ${ms(lastUpdateMs)} ` +
+    `(fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}) · model loaded in ${ms(s.loadMs)} · ` +
+    `${number.format(s.catalog)} movies`;
+}
+
+/** Tells the visitor what happened (a live region), with an Undo when it can be undone. */
+function say(text, undo = null) {
+  if (!document.body.classList.contains('failed')) $('error').hidden = true;
+  $('status-text').textContent = text;
+  undoAction = undo;
+  $('undo').hidden = !undo;
+}
+
+// ---- updates -------------------------------------------------------------------------------
+
+let updating = null;
+let dirty = false;
+let changedAt = null;
+
+/** Recomputes the recommendations; changes made meanwhile trigger one more pass before drawing. */
+function update() {
+  dirty = true;
+  changedAt ??= performance.now();
+  updating ??= (async () => {
+    $('recs').setAttribute('aria-busy', 'true');
+    try {
+      while (dirty) {
+        dirty = false;
+        const recs = await genie.recommend($('genre').value ? GENRE_POOL : SHOWN_RECS);
+        if (!dirty) lastRecs = recs;
+      }
+      lastUpdateMs = performance.now() - changedAt;
+      renderRecs();
+      renderEngine();
+      if (!performance.getEntriesByName('first-recs').length) performance.mark('first-recs');
+    } catch (e) {
+      showError(`Could not update the recommendations: ${message(e)}`);
+    } finally {
+      changedAt = null;
+      updating = null;
+      $('recs').setAttribute('aria-busy', 'false');
+    }
+  })();
+  return updating;
+}
+
+function setThumbs(movieId, thumbs) {
+  if (thumbs == null) genie.unrate(movieId);
+  else genie.rate(movieId, thumbs);
+  syncRatings();
+  return update();
+}
+
+/** A thumb press: rate, or undo when that thumb was already pressed. */
+function onThumb(movieId, value, m) {
+  const before = rated.get(movieId);
+  const after = before === value ? null : value;
+  const done = setThumbs(movieId, after);
+  const name = label(m);
+  const undo = () => setThumbs(movieId, before ?? null);
+  if (after == null) say(`Removed your thumbs on ${name}.`, undo);
+  else say(`You ${THUMBS.find((t) => t.value === after).past} ${name}.`, undo);
+  return done;
+}
+
+// ---- rate: starters and search ------------------------------------------------------------
+
+/** The next `n` starters: round-robin over genres, the most popular unshown movie of each, so
+ *  the first grid is both well-known and diverse. */
+function nextStarters(n) {
+  const genres = [...new Set(popular.flatMap((m) => m.genres))].filter((g) => !g.startsWith('('));
+  const picks = [];
+  let progress = true;
+  while (picks.length < n && progress) {
+    progress = false;
+    for (const g of genres) {
+      const m = popular.find((p) => !starterShown.has(p.movieId) && p.genres.includes(g));
+      if (!m) continue;
+      starterShown.add(m.movieId);
+      picks.push(m);
+      progress = true;
+      if (picks.length === n) break;
+    }
+  }
+  return picks;
+}
+
+/** The starter cards, kept while search results replace them. */
+let starterCards = [];
+let moreStarters = true;
+
+function addStarters() {
+  const picks = nextStarters(STARTER_BATCH);
+  const cards = picks.map((m) => card(m));
+  starterCards.push(...cards);
+  $('pick').append(...cards);
+  moreStarters = picks.length === STARTER_BATCH;
+  $('more').hidden = !moreStarters;
+  return cards;
+}
+
+function onSearch() {
+  const text = $('search').value.trim();
+  const list = $('pick');
+  const empty = $('pick-empty');
+  if (!text) {
+    $('pick-heading').textContent = 'Well-known movies to start with';
+    list.replaceChildren(...starterCards);
+    syncPressed(list);
+    empty.hidden = true;
+    $('more').hidden = !moreStarters;
+    return;
+  }
+  const hits = genie.search(text, 24);
+  $('pick-heading').textContent = `Titles containing “${text}”`;
+  list.replaceChildren(...hits.map((h) => card(h)));
+  empty.hidden = hits.length > 0;
+  empty.textContent = `No title contains “${text}”.`;
+  $('more').hidden = true;
+}
+
+// ---- your data: export, import, wipe ------------------------------------------------------
+
+function exportRatings() {
+  const movies = genie.ratings();
+  const data = {
+    format: 'movie-genie-ratings',
+    version: 1,
+    exported: new Date().toISOString(),
+    ratings: movies.map((r) => [r.movieId, r.thumbs]),
+    movies,
+  };
+  const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' }));
+  el('a', { href: url, download: 'movie-genie-ratings.json' }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  say(`Exported ${movies.length} ratings to movie-genie-ratings.json.`);
+}
+
+/** Merges a file written by Export (or `{"ratings": [[movieId, thumbs], …]}`) into the ratings. */
+async function importRatings(file) {
+  let data;
+  try {
+    data = JSON.parse(await file.text());
+  } catch (e) {
+    throw new Error(`${file.name} is not JSON (${message(e)})`);
+  }
+  if (data?.version != null && data.version !== 1) {
+    throw new Error(`${file.name} has ratings version ${data.version}; this page reads version 1`);
+  }
+  if (!Array.isArray(data?.ratings)) {
+    throw new Error(`${file.name} has no "ratings" list; expected {"ratings": [[movieId, thumbs], …]}`);
+  }
+  let kept = 0;
+  const skipped = [];
+  for (const entry of data.ratings) {
+    const [id, thumbs] = Array.isArray(entry) ? entry : [entry?.movieId, entry?.thumbs];
+    try {
+      genie.rate(id, thumbs);
+      kept++;
+    } catch (e) {
+      skipped.push(message(e));
+    }
+  }
+  syncRatings();
+  await update();
+  const note = skipped.length ? ` Skipped ${skipped.length} (${skipped[0]}${skipped.length > 1 ? ', …' : ''}).` : '';
+  say(`Imported ${kept} ratings from ${file.name}.${note}`);
+}
+
+async function wipe() {
+  const n = rated.size;
+  if (!confirm(`Wipe all ${n} ratings from this browser? Export them first to keep a copy.`)) return;
+  genie.clearRatings();
+  syncRatings();
+  await update();
+  say(`Wiped ${n} ratings from this browser.`);
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+function message(e) {
+  return String(e?.message ?? e);
+}
+
+function showError(text) {
+  const box = $('error');
+  box.textContent = text;
+  box.hidden = false;
+}
+
+function wire() {
+  document.addEventListener('click', (event) => {
+    const button = event.target.closest('button');
+    const item = button?.closest('[data-movie-id]');
+    if (!item) return;
+    const movieId = Number(item.dataset.movieId);
+    const m = {
+      movieId,
+      title: item.querySelector('.title span').textContent,
+      year: item.querySelector('.year')?.textContent.slice(1, -1),
+    };
+    try {
+      if (button.dataset.thumbs) onThumb(movieId, Number(button.dataset.thumbs), m);
+      else if (button.dataset.action === 'remove') onThumb(movieId, rated.get(movieId), m);
+    } catch (e) {
+      showError(message(e));
+    }
+  });
+  $('undo').addEventListener('click', () => {
+    const undo = undoAction;
+    say('Undone.');
+    undo?.();
+  });
+  $('search').addEventListener('input', onSearch);
+  $('more').addEventListener('click', () => {
+    // Keyboard users land on the first new movie.
+    addStarters()[0]?.querySelector('button')?.focus();
+  });
+  $('genre').addEventListener('change', () => update());
+  $('export').addEventListener('click', exportRatings);
+  $('import').addEventListener('change', async (event) => {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (!file) return;
+    try {
+      await importRatings(file);
+    } catch (e) {
+      showError(`Could not import ratings: ${message(e)}`);
+    }
+  });
+  $('wipe').addEventListener('click', () => wipe().catch((e) => showError(message(e))));
+}
+
+async function loadBundle() {
+  let response;
+  try {
+    response = await fetch(BUNDLE_URL);
+  } catch (e) {
+    throw new Error(`the model file could not be downloaded (${message(e)})`);
+  }
+  if (!response.ok) {
+    throw new Error(`the model file ${BUNDLE_URL} is missing (HTTP ${response.status})`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function registerServiceWorker() {
+  // Caches the page, wasm and bundle so later visits work offline (sw.js).
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register('sw.js').catch((e) => console.warn('movie-genie: no offline copy:', e));
 }
 
 async function main() {
-  await init();
-  const response = await fetch('assets/movie-genie.bundle');
-  if (!response.ok) throw new Error(`could not fetch the model bundle: HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  genie = await Genie.create(bytes, true);
-  for (const w of genie.warnings()) console.warn(w);
-  $('attribution').textContent = genie.attribution();
-  $('status').textContent = 'Rate a few movies you know; recommendations update as you go.';
-  const search = $('search');
-  search.disabled = false;
-  search.oninput = () => {
-    const text = search.value.trim();
-    const hits = text ? genie.search(text, 10) : [];
-    $('hits').replaceChildren(...hits.map((h) => item(movieLabel(h), thumbButtons(h.movieId))));
-  };
-  await refresh();
+  const params = new URLSearchParams(location.search);
+  let bytes;
+  try {
+    const download = loadBundle(); // alongside the wasm module
+    download.catch(() => {}); // reported below, once awaited
+    await init();
+    performance.mark('wasm-ready');
+    bytes = await download;
+    performance.mark('bundle-ready');
+    if (params.has('bench')) {
+      const { bench } = await import('./bench.js');
+      await bench(bytes, Number(params.get('bench')), params.get('gpu') !== '0');
+      say('bench done');
+      return;
+    }
+    genie = await Genie.create(bytes, params.get('gpu') !== '0');
+    performance.mark('genie-ready');
+  } catch (e) {
+    document.body.classList.add('failed');
+    $('app').hidden = true;
+    say('');
+    showError(`Movie Genie could not start: ${message(e)}. Reload to try again; if this ` +
+      'keeps happening, the site’s files are damaged or incomplete.');
+    $('engine').textContent = 'Engine: not running.';
+    return;
+  }
+  bytes = null;
+  const lines = genie.attribution().split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.length) $('attribution').replaceChildren(...lines.map((l) => el('p', { text: l })));
+
+  syncRatings();
+  wire();
+  const warnings = genie.warnings();
+  if (warnings.length) {
+    console.warn('movie-genie:', ...warnings);
+    say(`Some saved ratings could not be read and were dropped (${warnings[0]}${warnings.length > 1 ? '; …' : ''}). ` +
+      `${rated.size} kept.`);
+  } else {
+    say(rated.size ? `Welcome back: ${rated.size} ratings restored from this browser.`
+      : 'Rate a few movies you know; recommendations update as you go.');
+  }
+  await update(); // recommendations first: they are what the visitor came for
+
+  popular = genie.search('', STARTER_POOL);
+  for (const g of [...new Set(popular.flatMap((m) => m.genres))].filter((x) => !x.startsWith('(')).sort()) {
+    $('genre').append(el('option', { value: g, text: g }));
+  }
+  addStarters();
+  for (const id of ['search', 'genre', 'import']) $(id).disabled = false;
+  $('app').setAttribute('aria-busy', 'false');
+  document.body.dataset.ready = 'true';
+  registerServiceWorker();
 }
 
-main().catch(showError);
+main();

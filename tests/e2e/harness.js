@@ -1,0 +1,155 @@
+// Shared by the end-to-end tests: a static server for dist/ (under sub-paths, recording every
+// request, able to go offline or serve a damaged bundle), Debian's Chromium through
+// playwright-core, and small page helpers. Not a test file itself (node --test skips it).
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+export const ARTIFACTS = process.env.MOVIE_GENIE_ARTIFACTS || '/tmp/movie-genie-artifacts';
+export const CHROMIUM = process.env.MOVIE_GENIE_CHROMIUM || '/usr/bin/chromium';
+export const BUNDLE = 'assets/movie-genie.bundle';
+
+/** The site's own static files: the only URLs the page may ever request. */
+export const STATIC_FILES = [
+  '', 'index.html', 'main.js', 'style.css', 'sw.js',
+  'pkg/movie_genie.js', 'pkg/movie_genie_bg.wasm', BUNDLE,
+];
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * Serves dist/ on 127.0.0.1 under each mount's sub-path (`/sub/dir/`). A mount's `override`
+ * maps a file to other bytes, or to null for a 404. Every request is kept in `requests`;
+ * `offline = true` drops connections, as a network that is gone.
+ */
+export async function startServer(mounts) {
+  if (!fs.existsSync(path.join(DIST, 'index.html')) || !fs.existsSync(path.join(DIST, BUNDLE))) {
+    throw new Error(`${DIST} has no built site: run MOVIE_GENIE_PROFILE=wasm-dev ./build.sh first`);
+  }
+  const state = { requests: [], offline: false };
+  const server = http.createServer((req, res) => {
+    state.requests.push({ method: req.method, url: req.url });
+    if (state.offline) {
+      req.socket.destroy();
+      return;
+    }
+    const pathname = decodeURIComponent(new URL(req.url, 'http://local').pathname);
+    const mount = mounts.find((m) => pathname.startsWith(m.prefix));
+    if (!mount || req.method !== 'GET') {
+      res.writeHead(mount ? 405 : 404).end();
+      return;
+    }
+    let rel = pathname.slice(mount.prefix.length);
+    if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+    const file = path.normalize(path.join(DIST, rel));
+    const override = mount.override && rel in mount.override ? mount.override[rel] : undefined;
+    if (!file.startsWith(DIST) || override === null) {
+      res.writeHead(404).end();
+      return;
+    }
+    let body;
+    try {
+      body = override ?? fs.readFileSync(file);
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': MIME[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': body.length,
+      'cache-control': 'no-cache',
+    });
+    res.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  return {
+    origin,
+    state,
+    url: (prefix = mounts[0].prefix) => `${origin}${prefix}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(resolve);
+    }),
+  };
+}
+
+/** Debian's Chromium, headless, a fresh profile, none of its own network traffic. */
+export async function launchChromium() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'movie-genie-e2e-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    ignoreDefaultArgs: true,
+    args: [
+      '--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic', '--remote-debugging-pipe',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A page whose uncaught errors are collected in `page.errors`. */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(`console: ${m.text()}`);
+  });
+  return { context, page };
+}
+
+export async function waitReady(page) {
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  await waitIdle(page);
+}
+
+/** Waits for the recommendations to finish updating. */
+export async function waitIdle(page) {
+  await page.waitForFunction(() => document.getElementById('recs').getAttribute('aria-busy') === 'false');
+}
+
+export const ids = (page, list) => page.$$eval(`#${list} > [data-movie-id]`,
+  (cards) => cards.map((c) => Number(c.dataset.movieId)));
+
+/** The ratings as the page lists them: [[movieId, thumbs], …], sorted by id. */
+export async function ratingsShown(page) {
+  const rows = await page.$$eval('#mine > [data-movie-id]', (cards) => cards.map((c) => [
+    Number(c.dataset.movieId),
+    Number(c.querySelector('button[aria-pressed="true"]')?.dataset.thumbs),
+  ]));
+  return rows.sort((a, b) => a[0] - b[0]);
+}
+
+/** Presses thumbs `value` on the `n`th card of list `list` and waits for the update. */
+export async function rateCard(page, list, n, value) {
+  const card = page.locator(`#${list} > [data-movie-id]`).nth(n);
+  const id = Number(await card.getAttribute('data-movie-id'));
+  await card.locator(`button[data-thumbs="${value}"]`).click();
+  await waitIdle(page);
+  return id;
+}
+
+export function artifact(name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}

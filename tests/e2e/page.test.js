@@ -1,0 +1,416 @@
+// The page in a real browser (Debian's Chromium via playwright-core), served from dist/ under a
+// sub-path: what a visitor does, what stays private, what survives reloads, storage damage, a
+// bad bundle and going offline. Build first: MOVIE_GENIE_PROFILE=wasm-dev ./build.sh
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, test } from 'node:test';
+import {
+  BUNDLE, DIST, STATIC_FILES, artifact, ids, launchChromium, newPage, rateCard, ratingsShown,
+  startServer, waitIdle, waitReady,
+} from './harness.js';
+
+const SUB = '/sub/dir/';
+const STORAGE_KEY = 'movie-genie/ratings/v1';
+const LIMIT = { timeout: 180_000 };
+/** Served like SUB; the offline test changes its files to check the cache follows them. */
+const OFFLINE = { prefix: '/offline/', override: {} };
+let server;
+let chromium;
+
+before(async () => {
+  const bundle = fs.readFileSync(`${DIST}/${BUNDLE}`);
+  const badMagic = Buffer.from(bundle);
+  badMagic.write('NOTAGENIE', 0);
+  server = await startServer([
+    { prefix: SUB },
+    { prefix: '/bad-magic/', override: { [BUNDLE]: badMagic } },
+    { prefix: '/truncated/', override: { [BUNDLE]: bundle.subarray(0, bundle.length >> 1) } },
+    { prefix: '/missing/', override: { [BUNDLE]: null } },
+    OFFLINE,
+  ]);
+  chromium = await launchChromium();
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.close();
+});
+
+/** A fresh visitor (own storage, cache and service worker) on the page, ready. */
+async function visit(options = {}, prefix = SUB) {
+  const { context, page } = await newPage(chromium.browser, options);
+  await page.goto(server.url(prefix));
+  await waitReady(page);
+  return { context, page };
+}
+
+/** Waits until the service worker has cached the site and controls the page. */
+async function serviceWorkerInCharge(page) {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+}
+
+test('page loads and shows movies to rate, recommendations, engine and attribution', LIMIT, async () => {
+  const started = Date.now();
+  const { context, page } = await visit();
+  const wall = Date.now() - started;
+  try {
+    assert.ok((await ids(page, 'pick')).length >= 12, 'a first grid of movies to rate');
+    assert.equal((await ids(page, 'recs')).length, 12, 'twelve recommendations');
+    const genres = await page.$$eval('#pick .genres', (g) => g.map((x) => x.textContent.split(' · ')[0]));
+    assert.ok(new Set(genres).size >= 5, `diverse starters, got first genres ${genres}`);
+    assert.match(await page.textContent('#engine'), /Engine: (CPU \(WebAssembly\)|WebGPU).*last update \d/);
+    const credits = await page.textContent('#attribution');
+    assert.match(credits, /MovieLens/);
+    assert.match(credits, /TMDB/);
+    assert.match(await page.textContent('#privacy'), /Nothing you rate is sent anywhere/);
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    assert.match(csp, /connect-src 'self'/);
+    assert.match(csp, /default-src 'self'/);
+    const marks = await page.evaluate(() => Object.fromEntries(
+      ['wasm-ready', 'bundle-ready', 'genie-ready', 'first-recs']
+        .map((m) => [m, Math.round(performance.getEntriesByName(m)[0]?.startTime)])));
+    assert.ok(marks['first-recs'] > 0);
+    console.log(`MEASURE cold_load_to_first_recs_ms=${marks['first-recs']} (navigation start → ` +
+      `first recommendations drawn; wasm ready ${marks['wasm-ready']}, bundle ready ` +
+      `${marks['bundle-ready']}, genie ready ${marks['genie-ready']}; test wall ${wall} ms)`);
+    console.log(`MEASURE first_update ${(await page.textContent('#engine')).replace(/^Engine: /, '')}`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('rating five movies changes the recommendations, never shows a rated one, every reason names a liked movie', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const before = await ids(page, 'recs');
+    const thumbs = [2, 1, 2, -1, 2];
+    const rated = new Map();
+    for (const [i, value] of thumbs.entries()) {
+      rated.set(await rateCard(page, 'pick', i, value), value);
+      const recs = await ids(page, 'recs');
+      assert.equal(recs.length, 12);
+      for (const id of recs) assert.ok(!rated.has(id), `rated movie ${id} recommended`);
+    }
+    const afterRecs = await ids(page, 'recs');
+    assert.notDeepEqual(afterRecs, before, 'recommendations follow the thumbs');
+    assert.deepEqual(await ratingsShown(page), [...rated].sort((a, b) => a[0] - b[0]));
+
+    const liked = await page.$$eval('#mine > [data-movie-id]', (cards) => cards
+      .filter((c) => Number(c.querySelector('[aria-pressed="true"]').dataset.thumbs) > 0)
+      .map((c) => ({ id: Number(c.dataset.movieId), title: c.querySelector('.title').textContent })));
+    const reasons = await page.$$eval('#recs .because', (r) => r.map((x) => ({
+      id: Number(x.dataset.becauseId), text: x.textContent,
+    })));
+    assert.equal(reasons.length, 12, 'every recommendation says why');
+    for (const reason of reasons) {
+      const movie = liked.find((l) => l.id === reason.id);
+      assert.ok(movie, `reason ${reason.text} names a movie the visitor did not like`);
+      assert.equal(reason.text, `Because you liked ${movie.title}`);
+    }
+    const engine = await page.textContent('#engine');
+    console.log(`MEASURE after_5_ratings ${engine.replace(/^Engine: /, '')}`);
+
+    await page.screenshot({ path: artifact('rated-5-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 375, height: 812 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= 375, `no sideways scrolling at phone width (page is ${overflow} px wide)`);
+    await page.screenshot({ path: artifact('rated-5-phone.png'), fullPage: true });
+    await page.screenshot({ path: artifact('rated-5-phone-top.png') });
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a pressed thumb, Remove and Undo take a rating back', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const id = await rateCard(page, 'pick', 0, 1);
+    assert.deepEqual(await ratingsShown(page), [[id, 1]]);
+    await rateCard(page, 'pick', 0, 1);
+    assert.deepEqual(await ratingsShown(page), []);
+    await page.click('#undo');
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), [[id, 1]]);
+    await page.click(`#mine [data-movie-id="${id}"] [data-action="remove"]`);
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), []);
+    assert.equal(await page.getAttribute(`#pick [data-movie-id="${id}"] [data-thumbs="1"]`, 'aria-pressed'), 'false');
+  } finally {
+    await context.close();
+  }
+});
+
+test('search finds a movie by part of its title, ignoring case and accents', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    await page.fill('#search', 'shawsh');
+    const titles = await page.$$eval('#pick .title', (t) => t.map((x) => x.textContent));
+    assert.ok(titles.some((t) => t.startsWith('The Shawshank Redemption')), `got ${titles}`);
+    await page.fill('#search', 'MATRIX');
+    const matrix = await page.$$eval('#pick .title', (t) => t.map((x) => x.textContent));
+    assert.ok(matrix.length >= 2 && matrix.every((t) => /matrix/i.test(t)), `got ${matrix}`);
+    await page.fill('#search', 'amelie');
+    assert.ok((await page.textContent('#pick')).includes('Amélie'), 'accents are ignored');
+    const id = await rateCard(page, 'pick', 0, 2);
+    assert.ok(!(await ids(page, 'recs')).includes(id));
+    await page.fill('#search', 'zzqqxx');
+    assert.equal((await ids(page, 'pick')).length, 0);
+    assert.match(await page.textContent('#pick-empty'), /No title contains/);
+    await page.fill('#search', '');
+    assert.ok((await ids(page, 'pick')).length >= 12, 'the starters come back');
+  } finally {
+    await context.close();
+  }
+});
+
+test('the genre filter shows only that genre', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    await rateCard(page, 'pick', 0, 2);
+    await page.selectOption('#genre', 'Comedy');
+    await waitIdle(page);
+    const genres = await page.$$eval('#recs .genres', (g) => g.map((x) => x.textContent));
+    assert.ok(genres.length > 0);
+    for (const g of genres) assert.match(g, /Comedy/);
+    await page.selectOption('#genre', '');
+    await waitIdle(page);
+    assert.equal((await ids(page, 'recs')).length, 12);
+  } finally {
+    await context.close();
+  }
+});
+
+test('reload keeps the ratings', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const rated = [];
+    for (const [i, v] of [[0, 2], [1, -1], [2, 1]]) rated.push([await rateCard(page, 'pick', i, v), v]);
+    const recs = await ids(page, 'recs');
+    await page.reload();
+    await waitReady(page);
+    assert.deepEqual(await ratingsShown(page), rated.sort((a, b) => a[0] - b[0]));
+    assert.deepEqual(await ids(page, 'recs'), recs, 'the same recommendations after a reload');
+    assert.match(await page.textContent('#status'), /3 ratings restored/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('wipe clears the ratings, here and in storage', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    await rateCard(page, 'pick', 0, 2);
+    await rateCard(page, 'pick', 1, 1);
+    page.once('dialog', (d) => d.accept());
+    await page.click('#wipe');
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), []);
+    const saved = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)), STORAGE_KEY);
+    assert.deepEqual(saved.ratings, []);
+    await page.reload();
+    await waitReady(page);
+    assert.deepEqual(await ratingsShown(page), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('export then import round-trips the ratings; a bad file is refused', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const rated = [];
+    for (const [i, v] of [[0, 2], [1, -1], [2, 1], [5, 2]]) rated.push([await rateCard(page, 'pick', i, v), v]);
+    rated.sort((a, b) => a[0] - b[0]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const file = artifact('exported-ratings.json');
+    await download.saveAs(file);
+    const exported = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(exported.version, 1);
+    assert.deepEqual([...exported.ratings].sort((a, b) => a[0] - b[0]), rated);
+
+    page.once('dialog', (d) => d.accept());
+    await page.click('#wipe');
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), []);
+
+    await page.setInputFiles('#import', file);
+    await page.waitForFunction(() => document.querySelectorAll('#mine > li').length === 4);
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), rated);
+    assert.match(await page.textContent('#status'), /Imported 4 ratings/);
+
+    await page.setInputFiles('#import', { name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
+    await page.waitForSelector('#error:not([hidden])');
+    assert.match(await page.textContent('#error'), /junk\.json is not JSON/);
+    assert.deepEqual(await ratingsShown(page), rated, 'a bad file changes nothing');
+  } finally {
+    await context.close();
+  }
+});
+
+test('corrupt saved ratings are recovered: the page starts, keeps what is valid, says what it dropped', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const [a, b] = (await ids(page, 'pick')).slice(0, 2);
+    await page.evaluate((key) => localStorage.setItem(key, '{"version":1,"ratings":[[1,'), STORAGE_KEY);
+    await page.reload();
+    await waitReady(page);
+    assert.deepEqual(await ratingsShown(page), []);
+    assert.match(await page.textContent('#status'), /could not be read and were dropped/);
+    assert.equal((await ids(page, 'recs')).length, 12);
+
+    const partly = JSON.stringify({ version: 1, ratings: [[a, 2], [999999999, 1], ['x', 2], [b, 7], [b, -1]] });
+    await page.evaluate(([key, text]) => localStorage.setItem(key, text), [STORAGE_KEY, partly]);
+    await page.reload();
+    await waitReady(page);
+    assert.deepEqual(await ratingsShown(page), [[a, 2], [b, -1]].sort((x, y) => x[0] - y[0]));
+    assert.match(await page.textContent('#status'), /dropped .*2 kept/);
+
+    await rateCard(page, 'pick', 2, 1);
+    const saved = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)), STORAGE_KEY);
+    assert.equal(saved.ratings.length, 3, 'the repaired ratings are saved again');
+    assert.deepEqual(page.errors.filter((e) => !e.startsWith('console:')), []);
+  } finally {
+    await context.close();
+  }
+});
+
+for (const [prefix, why] of [
+  ['/bad-magic/', /bundle|magic/i], ['/truncated/', /truncat|bundle|short|end/i], ['/missing/', /missing \(HTTP 404\)/],
+]) {
+  test(`a bad bundle (${prefix.slice(1, -1)}) shows a clear message, not a blank page`, LIMIT, async () => {
+    const { context, page } = await newPage(chromium.browser);
+    try {
+      await page.goto(server.url(prefix));
+      const error = page.locator('#error');
+      await error.waitFor({ state: 'visible', timeout: 60_000 });
+      const text = await error.textContent();
+      assert.match(text, /Movie Genie could not start/);
+      assert.match(text, why);
+      assert.equal(await page.getAttribute('#error', 'role'), 'alert');
+      assert.ok(await page.isHidden('#app'), 'no half-working page');
+      assert.ok(await page.isHidden('#undo'));
+      assert.match(await page.textContent('h1'), /Movie Genie/);
+      await page.screenshot({ path: artifact(`bad-bundle-${prefix.slice(1, -1)}.png`) });
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test('keyboard only: Tab to a thumb, press it, focus stays visible and in place', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'skip', 'a skip link comes first');
+    let found = false;
+    for (let i = 0; i < 30 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = await page.evaluate(() => document.activeElement.matches('#pick button[data-thumbs="1"]'));
+    }
+    assert.ok(found, 'a Like thumb is reachable by Tab');
+    const id = await page.evaluate(() => Number(document.activeElement.closest('[data-movie-id]').dataset.movieId));
+    await page.keyboard.press('Enter');
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), [[id, 1]]);
+    const focus = await page.evaluate(() => {
+      const a = document.activeElement;
+      return { pressed: a.getAttribute('aria-pressed'), outline: getComputedStyle(a).outlineStyle, label: a.getAttribute('aria-label') };
+    });
+    assert.deepEqual(focus, { pressed: 'true', outline: 'solid', label: 'Like' });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press(' ');
+    await waitIdle(page);
+    assert.deepEqual(await ratingsShown(page), [[id, 2]], 'Space on the next thumb (Love) re-rates');
+
+    // Rating a recommendation removes its card: focus moves to its neighbour, not to nowhere.
+    await page.focus('#recs > li:first-child button[data-thumbs="2"]');
+    const recId = await page.evaluate(() => Number(document.activeElement.closest('[data-movie-id]').dataset.movieId));
+    await page.keyboard.press('Enter');
+    await waitIdle(page);
+    const where = await page.evaluate(() => ({
+      inRecs: Boolean(document.activeElement.closest('#recs')),
+      id: Number(document.activeElement.closest('[data-movie-id]')?.dataset.movieId),
+    }));
+    assert.ok(where.inRecs && where.id !== recId, `focus after rating a recommendation: ${JSON.stringify(where)}`);
+    const labels = await page.$$eval('#recs .thumbs', (g) => g.map((x) => x.getAttribute('aria-label')));
+    assert.ok(labels.every((l) => l.startsWith('Rate ')), 'thumb groups are labelled with the movie');
+  } finally {
+    await context.close();
+  }
+});
+
+test('nothing but the site\'s own static files is ever requested', LIMIT, async () => {
+  const seen = [];
+  const { context, page } = await newPage(chromium.browser);
+  try {
+    context.on('request', (r) => seen.push(r.url()));
+    const serverStart = server.state.requests.length;
+    await page.goto(server.url(SUB));
+    await waitReady(page);
+    await serviceWorkerInCharge(page);
+    const atLoad = seen.length;
+
+    for (const [i, v] of [[0, 2], [1, 1], [2, -1], [3, 2], [4, 1]]) await rateCard(page, 'pick', i, v);
+    await page.fill('#search', 'star');
+    await rateCard(page, 'pick', 0, 2);
+    await page.selectOption('#genre', 'Drama');
+    await waitIdle(page);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    await download.path();
+    await page.waitForTimeout(500);
+
+    assert.deepEqual(seen.slice(atLoad).filter((u) => !u.startsWith('blob:')), [],
+      'no request at all after load');
+    const allowed = new Set(STATIC_FILES.map((f) => server.url(SUB) + f));
+    for (const url of seen) {
+      if (url.startsWith('data:') || url.startsWith('blob:')) continue; // never leave the tab
+      assert.ok(allowed.has(url.split('?')[0]), `unexpected request ${url}`);
+    }
+    for (const { url } of server.state.requests.slice(serverStart)) {
+      assert.ok(allowed.has(server.origin + url), `the server saw ${url}`);
+    }
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('offline reload works from the service worker cache, which follows changed files', LIMIT, async () => {
+  const { context, page } = await visit({}, OFFLINE.prefix);
+  try {
+    await serviceWorkerInCharge(page);
+    const id = await rateCard(page, 'pick', 0, 2);
+
+    // A new deployment: the next online visit gets it, and so does the offline copy.
+    const html = fs.readFileSync(`${DIST}/index.html`, 'utf8');
+    OFFLINE.override['index.html'] = Buffer.from(html.replace('<title>Movie Genie</title>', '<title>Movie Genie v2</title>'));
+    await page.reload();
+    await waitReady(page);
+    assert.equal(await page.title(), 'Movie Genie v2');
+    for (let i = 0; i < 50; i++) {
+      const cached = await page.evaluate(async () => {
+        const copy = await caches.match(new URL('./', location.href).href);
+        return copy ? (await copy.text()).includes('Movie Genie v2') : false;
+      });
+      if (cached) break;
+      await page.waitForTimeout(100);
+    }
+
+    await context.setOffline(true);
+    server.state.offline = true;
+    await page.reload();
+    await waitReady(page);
+    assert.equal(await page.title(), 'Movie Genie v2', 'the offline copy is the latest one');
+    assert.deepEqual(await ratingsShown(page), [[id, 2]]);
+    assert.equal((await ids(page, 'recs')).length, 12);
+    await rateCard(page, 'pick', 1, 1);
+    assert.equal((await ratingsShown(page)).length, 2, 'rating still works offline');
+  } finally {
+    server.state.offline = false;
+    OFFLINE.override = {};
+    await context.close();
+  }
+});
