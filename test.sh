@@ -2,7 +2,9 @@
 # Runs every test of Movie Genie on a fresh machine; each step installs what it needs.
 #   1. native unit and integration tests (cargo test);
 #   2. the wasm runtime in headless Chromium, WebGPU (SwiftShader) and CPU (scripts/test-web.sh),
-#      which also proves the library builds for wasm32.
+#      which also proves the library builds for wasm32;
+#   3. the page end to end in Chromium driven by playwright-core (scripts/test-e2e.sh), on the
+#      site build.sh assembles (quick wasm-dev profile).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,3 +17,6 @@ cargo test --all-targets --no-fail-fast
 
 echo "== browser tests of the wasm runtime"
 scripts/test-web.sh
+
+echo "== end-to-end tests of the page"
+scripts/test-e2e.sh
