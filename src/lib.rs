@@ -11,11 +11,11 @@ pub mod rank;
 pub mod recommender;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod atomic;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pipeline;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod atomic;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod serve;
 #[cfg(not(target_arch = "wasm32"))]
