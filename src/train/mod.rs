@@ -119,6 +119,7 @@ pub fn train(
     let mut positives: Vec<(usize, u32, f32)> = Vec::new();
     let mut downs: Vec<Vec<u32>> = Vec::new();
     let mut rated: Vec<HashSet<u32>> = Vec::new();
+    let mut liked: Vec<HashSet<u32>> = Vec::new();
     for (row, (_, ratings)) in train.iter().enumerate() {
         let mut d = Vec::new();
         for (item, thumbs) in ratings {
@@ -129,6 +130,13 @@ pub fn train(
         }
         downs.push(d);
         rated.push(ratings.iter().map(|(i, _)| i.0).collect());
+        liked.push(
+            ratings
+                .iter()
+                .filter(|(_, t)| t.is_positive())
+                .map(|(i, _)| i.0)
+                .collect(),
+        );
     }
 
     if !valid.is_empty() {
@@ -224,10 +232,7 @@ pub fn train(
                             let item = *item as u32;
                             // Drop accidental hits: another copy of this row's positive, or an
                             // item this user rated positively (it is no negative for them).
-                            if col != row
-                                && (item == *own
-                                    || (rated[*u].contains(&item) && !downs[*u].contains(&item)))
-                            {
+                            if col != row && (item == *own || liked[*u].contains(&item)) {
                                 mask[row * c + col] = 1.0;
                             }
                         }
