@@ -1,7 +1,12 @@
 //! The browser API, the only wasm-bindgen file: one `Genie` class built from the bundle's bytes.
 //! It picks the device (WebGPU when the page prefers it and `navigator.gpu` gives an adapter,
-//! else ndarray on the CPU), keeps the visitor's ratings in localStorage (gloo) and hands plain
-//! objects to JS. Everything else is `recommender`, which is tested natively.
+//! else ndarray on the CPU), keeps the visitor's ratings and hands plain objects to JS.
+//! Everything else is `recommender`, which is tested natively.
+//!
+//! Ratings persist one of two ways. `Genie.create` keeps them in localStorage itself (gloo).
+//! `Genie.detached` is for a module Worker, which has no localStorage: it restores from the text
+//! the page read and hands back `savedRatings()` for the page to store; `www/worker.js` runs it
+//! so fine-tuning never blocks the page.
 
 use std::cell::RefCell;
 
@@ -13,11 +18,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bundle::Bundle;
+use crate::bundle::{Int8Table, ItemTable};
 use crate::data::Thumbs;
+use crate::rank::TopK;
 use crate::recommender::{
-    RATINGS_STORAGE_KEY, Recommender, Stats, count_from_f64, decode_ratings, encode_ratings,
-    movie_id_from_f64,
+    RATINGS_STORAGE_KEY, Recommender, Stats, SyntheticSpec, count_from_f64, decode_ratings,
+    encode_ratings, movie_id_from_f64, synthetic_bundle,
 };
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 /// Most results one call returns (`k`, `limit`).
 const MAX_RESULTS: usize = 1000;
@@ -50,7 +59,8 @@ struct GenieStats<'a> {
 pub struct Genie {
     inner: RefCell<Recommender>,
     backend: BackendInfo,
-    storage_key: String,
+    /// The localStorage key, or `None` when the caller keeps the ratings (`detached`).
+    storage_key: Option<String>,
     warnings: RefCell<Vec<String>>,
     attribution: String,
     load_ms: f64,
@@ -70,27 +80,27 @@ impl Genie {
         #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
         #[wasm_bindgen(js_name = storageKey)] storage_key: Option<String>,
     ) -> Result<Genie, JsError> {
-        #[cfg(feature = "console_error_panic_hook")]
-        console_error_panic_hook::set_once();
-        let started = now_ms();
-        let bundle = Bundle::from_bytes(&bytes)?;
-        drop(bytes);
-        let attribution = bundle.attribution.clone();
-        let (device, backend) = pick_device(prefer_gpu).await;
-        let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
-        let storage_key = storage_key.unwrap_or_else(|| RATINGS_STORAGE_KEY.to_owned());
-        let warnings = load_ratings(&mut recommender, &storage_key);
-        for warning in &warnings {
-            gloo::console::warn!(format!("movie-genie: {warning}"));
-        }
-        Ok(Genie {
-            inner: RefCell::new(recommender),
-            backend,
-            storage_key,
-            warnings: RefCell::new(warnings),
-            attribution,
-            load_ms: now_ms() - started,
-        })
+        let key = storage_key.unwrap_or_else(|| RATINGS_STORAGE_KEY.to_owned());
+        let saved = with_storage(|| LocalStorage::raw().get_item(&key).map_err(describe));
+        let saved = saved.map_err(|reason| format!("saved ratings unavailable: {reason}"));
+        Self::load(bytes, prefer_gpu, Some(key), saved).await
+    }
+
+    /// Like `create`, but touches no storage (a Worker has none): restores the ratings from
+    /// `saved` (text a former `savedRatings()` gave; invalid entries are dropped with a warning)
+    /// and leaves saving to the caller.
+    pub async fn detached(
+        bytes: Vec<u8>,
+        #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
+        saved: Option<String>,
+    ) -> Result<Genie, JsError> {
+        Self::load(bytes, prefer_gpu, None, Ok(saved)).await
+    }
+
+    /// The ratings as the versioned text that `detached` restores (what `create` stores).
+    #[wasm_bindgen(js_name = savedRatings)]
+    pub fn saved_ratings(&self) -> String {
+        encode_ratings(self.inner.borrow().ratings())
     }
 
     /// Records thumbs (-1, 1 or 2) on a movie and saves the ratings.
@@ -186,36 +196,62 @@ impl Genie {
 }
 
 impl Genie {
+    async fn load(
+        bytes: Vec<u8>,
+        prefer_gpu: bool,
+        storage_key: Option<String>,
+        saved: Result<Option<String>, String>,
+    ) -> Result<Genie, JsError> {
+        #[cfg(feature = "console_error_panic_hook")]
+        console_error_panic_hook::set_once();
+        let started = now_ms();
+        let bundle = Bundle::from_bytes(&bytes)?;
+        drop(bytes);
+        let attribution = bundle.attribution.clone();
+        let (device, backend) = pick_device(prefer_gpu).await;
+        let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
+        let warnings = match saved {
+            Ok(Some(text)) => {
+                let restored = decode_ratings(&text, |id| recommender.entry(id).is_some());
+                recommender.restore(&restored.ratings);
+                restored.warnings
+            }
+            Ok(None) => Vec::new(),
+            Err(warning) => vec![warning],
+        };
+        for warning in &warnings {
+            gloo::console::warn!(format!("movie-genie: {warning}"));
+        }
+        Ok(Genie {
+            inner: RefCell::new(recommender),
+            backend,
+            storage_key,
+            warnings: RefCell::new(warnings),
+            attribution,
+            load_ms: now_ms() - started,
+        })
+    }
+
     /// The visitor vector of the last update (for checks that compare devices).
     pub fn last_vector(&self) -> Option<Vec<f32>> {
         self.inner.borrow().last_vector().map(<[f32]>::to_vec)
     }
 
-    /// Writes the ratings under the storage key; a failure (quota, private mode) is a warning.
+    /// Writes the ratings under the storage key, if this genie has one; a failure (quota,
+    /// private mode) is a warning.
     fn save(&self) {
-        let text = encode_ratings(self.inner.borrow().ratings());
-        if let Err(reason) = with_storage(|| {
-            LocalStorage::raw()
-                .set_item(&self.storage_key, &text)
-                .map_err(describe)
-        }) {
+        let Some(key) = &self.storage_key else {
+            return;
+        };
+        let text = self.saved_ratings();
+        if let Err(reason) =
+            with_storage(|| LocalStorage::raw().set_item(key, &text).map_err(describe))
+        {
             let warning = format!("could not save ratings: {reason}");
             gloo::console::warn!(format!("movie-genie: {warning}"));
             self.warnings.borrow_mut().push(warning);
         }
     }
-}
-
-/// Restores the ratings saved under `key`, keeping what is valid; returns what was dropped.
-fn load_ratings(recommender: &mut Recommender, key: &str) -> Vec<String> {
-    let text = match with_storage(|| LocalStorage::raw().get_item(key).map_err(describe)) {
-        Ok(Some(text)) => text,
-        Ok(None) => return Vec::new(),
-        Err(reason) => return vec![format!("saved ratings unavailable: {reason}")],
-    };
-    let restored = decode_ratings(&text, |id| recommender.entry(id).is_some());
-    recommender.restore(&restored.ratings);
-    restored.warnings
 }
 
 /// Runs `f` when this context has localStorage (gloo's `raw` throws without a window).
@@ -303,6 +339,66 @@ async fn webgpu_adapter() -> Result<Option<Option<String>>, String> {
         (vendor, arch) => vendor.or(arch).or_else(|| field("description")),
     };
     Ok(Some(name))
+}
+
+/// A random bundle of the shipped model's shape over `rows` movies (`www/bench.js` ranks a
+/// 100k-movie catalog with it).
+#[wasm_bindgen(js_name = syntheticBundle)]
+pub fn synthetic_bundle_bytes(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
+    let rows = count_from_f64("rows", rows, 10_000_000)?;
+    let spec = SyntheticSpec {
+        rows,
+        ..SyntheticSpec::movielens_small()
+    };
+    Ok(synthetic_bundle(&spec, seed as u64).to_bytes())
+}
+
+/// The ranking kernel alone, for `www/bench.js`: seeded unit vectors kept as f32 (what a plain
+/// JS loop would scan) and as the int8 table the bundle ships (what `rank` scans).
+#[wasm_bindgen]
+pub struct RankBench {
+    index: TopK,
+    floats: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl RankBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(rows: f64, dim: f64, seed: f64) -> Result<RankBench, JsError> {
+        let rows = count_from_f64("rows", rows, 10_000_000)?;
+        let dim = count_from_f64("dim", dim, 4096)?;
+        let mut rng = StdRng::seed_from_u64(seed as u64);
+        let mut floats: Vec<f32> = (0..rows * dim)
+            .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+            .collect();
+        for row in floats.chunks_mut(dim) {
+            let norm = row
+                .iter()
+                .map(|x| x * x)
+                .sum::<f32>()
+                .sqrt()
+                .max(f32::MIN_POSITIVE);
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+        let table = Int8Table::quantize(&floats, dim)?;
+        Ok(RankBench {
+            index: TopK::by_row(ItemTable::Int8(table)),
+            floats,
+        })
+    }
+
+    /// The f32 rows, row-major `[rows, dim]` (a copy, for the JS loop).
+    pub fn floats(&self) -> Vec<f32> {
+        self.floats.clone()
+    }
+
+    /// Row indices of the `k` best rows for `query` over the int8 table, best first.
+    #[wasm_bindgen(js_name = topK)]
+    pub fn top_k(&self, query: &[f32], k: f64) -> Result<Vec<u32>, JsError> {
+        let k = count_from_f64("k", k, MAX_RESULTS)?;
+        let best = self.index.query(query, k)?;
+        Ok(best.into_iter().map(|(row, _)| row.0).collect())
+    }
 }
 
 /// `performance.now()` in a window or a worker; 0 where there is none.

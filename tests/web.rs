@@ -319,6 +319,55 @@ async fn a_tampered_entry_keeps_the_valid_ratings() {
     assert!(ratings(&g).is_empty());
 }
 
+/// The Worker's genie: restores from the text the page hands it, keeps what is valid, hands
+/// back text that restores the same ratings, and never touches localStorage.
+#[wasm_bindgen_test]
+async fn a_detached_genie_restores_from_and_returns_text_without_storage() {
+    let key = fresh_key("detached-untouched");
+    let saved = r#"{"version":1,"ratings":[[1,2],[11,7],[21,-1]]}"#;
+    let g = match Genie::detached(small_bytes(), false, Some(saved.to_owned())).await {
+        Ok(g) => g,
+        Err(e) => panic!("detached genie: {}", message(e)),
+    };
+    let kept = [
+        Rated {
+            movie_id: 1,
+            thumbs: 2,
+        },
+        Rated {
+            movie_id: 21,
+            thumbs: -1,
+        },
+    ];
+    assert_eq!(ratings(&g), kept);
+    let warnings: Vec<String> =
+        serde_wasm_bindgen::from_value(g.warnings().ok().expect("w")).expect("strings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    rate(&g, 31, 1.0);
+    let text = g.saved_ratings();
+    assert_eq!(text, r#"{"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#);
+    assert_eq!(LocalStorage::raw().get_item(&key).ok().flatten(), None);
+    assert_eq!(
+        LocalStorage::raw()
+            .get_item(movie_genie::recommender::RATINGS_STORAGE_KEY)
+            .ok()
+            .flatten(),
+        None,
+        "a detached genie must not write the default key"
+    );
+    let again = match Genie::detached(small_bytes(), false, Some(text)).await {
+        Ok(g) => g,
+        Err(e) => panic!("detached genie: {}", message(e)),
+    };
+    assert_eq!(ratings(&again).len(), 3);
+    assert!(
+        recommend(&again, 5)
+            .await
+            .iter()
+            .all(|r| ![1, 21, 31].contains(&r.movie_id))
+    );
+}
+
 #[wasm_bindgen_test]
 async fn bad_arguments_are_errors() {
     let g = genie(small_bytes(), false, &fresh_key("args")).await;

@@ -1,28 +1,119 @@
-// `?bench=N&gpu=0|1`: N rate → top-20 updates on a fresh visitor, timings on the console
-// (a MEASURE line). Kept out of main.js so the page itself stays small.
-import { Genie } from './pkg/movie_genie.js';
+// The benchmark mode of the page (`?bench=N`), driven by bench/browser.mjs; numbers are printed
+// as MEASURE lines on the console, never judged here. Runs on the page's own thread so the
+// figures are compute, not messaging. Parameters:
+//   bench=N     rate → top-20 updates per catalog (default 50)
+//   gpu=0|1     WebGPU when the browser has it (default 1), else the CPU
+//   large=ROWS  also a synthetic catalog of ROWS movies (the shipped model's shape)
+//   rank=0      skip the ranking kernel comparison
+import init, { Genie, RankBench, syntheticBundle } from './pkg/movie_genie.js';
 
-export async function bench(bytes, updates, gpu) {
+const K = 20;
+const DIM = 65; // the shipped table: 64-d vectors + the item bias column
+
+const pct = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.round((sorted.length - 1) * p)];
+};
+const f1 = (v) => v.toFixed(1);
+const f3 = (v) => v.toFixed(3);
+
+/** Load → first top-20, then `updates` rate → top-20 on a fresh visitor. */
+async function pageRun(name, bytes, updates, gpu) {
   const started = performance.now();
   const g = await Genie.create(bytes, gpu, 'movie-genie/bench');
   g.clearRatings();
   const popular = g.search('', 400);
-  await g.recommend(20);
+  await g.recommend(K);
   const first = performance.now() - started;
   const times = [];
   const tune = [];
+  const rank = [];
   for (let i = 0; i < updates; i++) {
     g.rate(popular[(i * 37) % popular.length].movieId, i % 4 === 3 ? -1 : 2);
     const t = performance.now();
-    await g.recommend(20);
+    await g.recommend(K);
     times.push(performance.now() - t);
-    tune.push(g.stats().personalizeMs);
+    const s = g.stats();
+    tune.push(s.personalizeMs);
+    rank.push(s.rankMs);
   }
-  const pct = (v, p) => [...v].sort((a, b) => a - b)[Math.round((v.length - 1) * p)].toFixed(1);
   const s = g.stats();
-  console.log(`MEASURE page backend=${s.backend.kind} adapter=${s.backend.adapter} ` +
-    `load_ms=${s.loadMs.toFixed(1)} load_to_first_recs_ms=${first.toFixed(1)} updates=${updates} ` +
-    `update_median_ms=${pct(times, 0.5)} update_p95_ms=${pct(times, 0.95)} ` +
-    `finetune_median_ms=${pct(tune, 0.5)} finetune_p95_ms=${pct(tune, 0.95)}`);
+  console.log(`MEASURE page catalog=${name} movies=${s.catalog} backend=${s.backend.kind} ` +
+    `adapter=${s.backend.adapter} load_ms=${f1(s.loadMs)} load_to_first_recs_ms=${f1(first)} ` +
+    `updates=${updates} ratings_at_end=${s.ratings} update_median_ms=${f1(pct(times, 0.5))} ` +
+    `update_p95_ms=${f1(pct(times, 0.95))} finetune_median_ms=${f1(pct(tune, 0.5))} ` +
+    `finetune_p95_ms=${f1(pct(tune, 0.95))} rank_median_ms=${f1(pct(rank, 0.5))}`);
   g.clearRatings();
+  g.free();
+}
+
+/** What a page without the kernel would write: a dot product per Float32Array row and a small
+ *  sorted list of the best `k`. Returns row indices, best first. */
+function jsTopK(table, dim, q, k) {
+  const best = []; // [score, row], descending
+  let floor = -Infinity;
+  const rows = table.length / dim;
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const o = r * dim;
+    for (let j = 0; j < dim; j++) s += table[o + j] * q[j];
+    if (best.length === k && s <= floor) continue;
+    let at = best.length;
+    while (at > 0 && best[at - 1][0] < s) at--;
+    best.splice(at, 0, [s, r]);
+    if (best.length > k) best.pop();
+    if (best.length === k) floor = best[k - 1][0];
+  }
+  return best.map(([, r]) => r);
+}
+
+/** Median time of `fn` over `reps` calls after two warm-up calls. */
+function time(fn, reps) {
+  fn();
+  fn();
+  const t = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    fn();
+    t.push(performance.now() - s);
+  }
+  return pct(t, 0.5);
+}
+
+/** Top-20 over `rows` seeded rows: the wasm int8 kernel beside the plain JS f32 loop. */
+function rankRun(rows) {
+  const bench = new RankBench(rows, DIM, rows);
+  const floats = new Float32Array(bench.floats());
+  const queries = Array.from({ length: 8 }, (_, i) => floats.slice(i * 7 * DIM, (i * 7 + 1) * DIM));
+  let wasm = [];
+  let js = [];
+  let qi = 0;
+  const reps = rows > 50_000 ? 30 : 100;
+  const wasmMs = time(() => { wasm = bench.topK(queries[qi++ % queries.length], K); }, reps);
+  qi = 0;
+  const jsMs = time(() => { js = jsTopK(floats, DIM, queries[qi++ % queries.length], K); }, reps);
+  const overlap = [...wasm].filter((r) => js.includes(r)).length / K;
+  console.log(`MEASURE rank rows=${rows} dim=${DIM} k=${K} wasm_int8_ms=${f3(wasmMs)} ` +
+    `js_f32_loop_ms=${f3(jsMs)} speedup=${f1(jsMs / wasmMs)} top20_overlap=${overlap.toFixed(2)} ` +
+    `table_bytes_int8=${rows * (DIM + 4)} table_bytes_f32=${floats.byteLength}`);
+  bench.free();
+}
+
+export async function bench(bytes, params) {
+  await init();
+  const updates = Number(params.get('bench')) || 50;
+  const gpu = params.get('gpu') !== '0';
+  await pageRun('shipped', bytes, updates, gpu);
+  const large = Number(params.get('large') || 0);
+  if (large > 0) {
+    const t = performance.now();
+    const synthetic = syntheticBundle(large, 7);
+    console.log(`MEASURE synthetic_bundle movies=${large} bytes=${synthetic.length} ` +
+      `build_ms=${f1(performance.now() - t)}`);
+    await pageRun(`synthetic-${large}`, synthetic, updates, gpu);
+  }
+  if (params.get('rank') !== '0') {
+    for (const rows of [9_742, 100_000]) rankRun(rows);
+  }
+  console.log('MEASURE done');
 }

@@ -1,7 +1,8 @@
-// The page: loads the wasm module and the bundle, hands thumbs to the one `Genie` and renders
-// the plain data it returns. Ranking, reasons, search and saving ratings are Rust's; this file
-// only draws and collects. Every title goes in as text (textContent), never as HTML.
-import init, { Genie } from './pkg/movie_genie.js';
+// The page: downloads the bundle, hands thumbs to the one Genie (running in a module Worker,
+// genie-client.js) and renders the plain data it returns. Ranking, reasons, search and the
+// ratings' format are Rust's; this file only draws and collects. Every title goes in as text
+// (textContent), never as HTML.
+import { startGenie } from './genie-client.js';
 
 const BUNDLE_URL = 'assets/movie-genie.bundle';
 /** Recommendations shown at once. */
@@ -28,8 +29,10 @@ const $ = (id) => document.getElementById(id);
 const number = new Intl.NumberFormat('en');
 const ms = (v) => (v == null ? '–' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
 
+/** The Genie's client (genie-client.js): every call is a promise. */
 let genie;
-/** `genie.ratings()` after the last change, and movieId → thumbs from it. */
+/** `genie.ratings` after the last change, and movieId → thumbs from it (ahead of the Genie
+ *  while a change is on its way, so the pressed thumb shows at once). */
 let ratedMovies = [];
 let rated = new Map();
 /** The STARTER_POOL most popular movies (search hits): starters and the genre list. */
@@ -165,8 +168,11 @@ function syncPressed(root = document) {
   }
 }
 
+/** Changes sent to the Genie and not yet answered. */
+let changesInFlight = 0;
+
 function syncRatings() {
-  ratedMovies = genie.ratings();
+  ratedMovies = genie.ratings;
   rated = new Map(ratedMovies.map((r) => [r.movieId, r.thumbs]));
   syncPressed();
   const mine = [...ratedMovies].reverse().map((r) => card(r, { remove: true }));
@@ -177,12 +183,13 @@ function syncRatings() {
 }
 
 function renderEngine() {
-  const s = genie.stats();
+  const s = genie.stats;
   const b = s.backend;
   const engine = b.kind === 'webgpu'
     ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}`
     : `CPU (WebAssembly)${b.fallbackReason ? ` — WebGPU not used: ${b.fallbackReason}` : ''}`;
-  $('engine').textContent = `Engine: ${engine} · last update ${ms(lastUpdateMs)} ` +
+  const where = genie.where === 'worker' ? 'in a background Worker' : 'in the page';
+  $('engine').textContent = `Engine: ${engine}, ${where} · last update ${ms(lastUpdateMs)} ` +
     `(fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}) · model loaded in ${ms(s.loadMs)} · ` +
     `${number.format(s.catalog)} movies`;
 }
@@ -228,11 +235,36 @@ function update() {
   return updating;
 }
 
-function setThumbs(movieId, thumbs) {
-  if (thumbs == null) genie.unrate(movieId);
-  else genie.rate(movieId, thumbs);
-  syncRatings();
+/** Sends one change; the thumb shows pressed at once, and the Genie's answer confirms it. */
+async function setThumbs(movieId, thumbs) {
+  if (thumbs == null) rated.delete(movieId);
+  else rated.set(movieId, thumbs);
+  syncPressed();
+  $('recs').setAttribute('aria-busy', 'true'); // an update follows the answer
+  changesInFlight++;
+  let sent = false;
+  try {
+    if (thumbs == null) await genie.unrate(movieId);
+    else await genie.rate(movieId, thumbs);
+    sent = true;
+  } finally {
+    if (--changesInFlight === 0) {
+      syncRatings();
+      if (!sent && !updating) $('recs').setAttribute('aria-busy', 'false');
+    }
+  }
   return update();
+}
+
+/** Waits for a bulk change (import, wipe), marked busy meanwhile, then shows its result. */
+async function changing(done) {
+  $('recs').setAttribute('aria-busy', 'true');
+  try {
+    return await done;
+  } finally {
+    syncRatings();
+    await update();
+  }
 }
 
 /** A thumb press: rate, or undo when that thumb was already pressed. */
@@ -241,7 +273,7 @@ function onThumb(movieId, value, m) {
   const after = before === value ? null : value;
   const done = setThumbs(movieId, after);
   const name = label(m);
-  const undo = () => setThumbs(movieId, before ?? null);
+  const undo = () => setThumbs(movieId, before ?? null).catch((e) => showError(message(e)));
   if (after == null) say(`Removed your thumbs on ${name}.`, undo);
   else say(`You ${THUMBS.find((t) => t.value === after).past} ${name}.`, undo);
   return done;
@@ -283,9 +315,22 @@ function addStarters() {
   return cards;
 }
 
-function onSearch() {
+/** Bumped by every keystroke: an answer for older text is dropped. */
+let searchSeq = 0;
+
+async function onSearch() {
+  const seq = ++searchSeq;
   const text = $('search').value.trim();
   const list = $('pick');
+  list.setAttribute('aria-busy', 'true');
+  try {
+    await showSearch(text, list, seq);
+  } finally {
+    if (seq === searchSeq) list.setAttribute('aria-busy', 'false');
+  }
+}
+
+async function showSearch(text, list, seq) {
   const empty = $('pick-empty');
   if (!text) {
     $('pick-heading').textContent = 'Well-known movies to start with';
@@ -295,7 +340,8 @@ function onSearch() {
     $('more').hidden = !moreStarters;
     return;
   }
-  const hits = genie.search(text, 24);
+  const hits = await genie.search(text, 24);
+  if (seq !== searchSeq) return;
   $('pick-heading').textContent = `Titles containing “${text}”`;
   list.replaceChildren(...hits.map((h) => card(h)));
   empty.hidden = hits.length > 0;
@@ -306,7 +352,7 @@ function onSearch() {
 // ---- your data: export, import, wipe ------------------------------------------------------
 
 function exportRatings() {
-  const movies = genie.ratings();
+  const movies = genie.ratings;
   const data = {
     format: 'movie-genie-ratings',
     version: 1,
@@ -334,19 +380,12 @@ async function importRatings(file) {
   if (!Array.isArray(data?.ratings)) {
     throw new Error(`${file.name} has no "ratings" list; expected {"ratings": [[movieId, thumbs], …]}`);
   }
-  let kept = 0;
-  const skipped = [];
-  for (const entry of data.ratings) {
+  const results = await changing(Promise.allSettled(data.ratings.map((entry) => {
     const [id, thumbs] = Array.isArray(entry) ? entry : [entry?.movieId, entry?.thumbs];
-    try {
-      genie.rate(id, thumbs);
-      kept++;
-    } catch (e) {
-      skipped.push(message(e));
-    }
-  }
-  syncRatings();
-  await update();
+    return genie.rate(id, thumbs);
+  })));
+  const kept = results.filter((r) => r.status === 'fulfilled').length;
+  const skipped = results.filter((r) => r.status === 'rejected').map((r) => message(r.reason));
   const note = skipped.length ? ` Skipped ${skipped.length} (${skipped[0]}${skipped.length > 1 ? ', …' : ''}).` : '';
   say(`Imported ${kept} ratings from ${file.name}.${note}`);
 }
@@ -354,9 +393,7 @@ async function importRatings(file) {
 async function wipe() {
   const n = rated.size;
   if (!confirm(`Wipe all ${n} ratings from this browser? Export them first to keep a copy.`)) return;
-  genie.clearRatings();
-  syncRatings();
-  await update();
+  await changing(genie.clearRatings());
   say(`Wiped ${n} ratings from this browser.`);
 }
 
@@ -383,19 +420,17 @@ function wire() {
       title: item.querySelector('.title span').textContent,
       year: item.querySelector('.year')?.textContent.slice(1, -1),
     };
-    try {
-      if (button.dataset.thumbs) onThumb(movieId, Number(button.dataset.thumbs), m);
-      else if (button.dataset.action === 'remove') onThumb(movieId, rated.get(movieId), m);
-    } catch (e) {
-      showError(message(e));
-    }
+    let done;
+    if (button.dataset.thumbs) done = onThumb(movieId, Number(button.dataset.thumbs), m);
+    else if (button.dataset.action === 'remove') done = onThumb(movieId, rated.get(movieId), m);
+    done?.catch((e) => showError(message(e)));
   });
   $('undo').addEventListener('click', () => {
     const undo = undoAction;
     say('Undone.');
     undo?.();
   });
-  $('search').addEventListener('input', onSearch);
+  $('search').addEventListener('input', () => onSearch().catch((e) => showError(message(e))));
   $('more').addEventListener('click', () => {
     // Keyboard users land on the first new movie.
     addStarters()[0]?.querySelector('button')?.focus();
@@ -436,21 +471,23 @@ function registerServiceWorker() {
 
 async function main() {
   const params = new URLSearchParams(location.search);
-  let bytes;
   try {
-    const download = loadBundle(); // alongside the wasm module
+    const download = loadBundle().then((bytes) => {
+      performance.mark('bundle-ready');
+      return bytes;
+    });
     download.catch(() => {}); // reported below, once awaited
-    await init();
-    performance.mark('wasm-ready');
-    bytes = await download;
-    performance.mark('bundle-ready');
     if (params.has('bench')) {
       const { bench } = await import('./bench.js');
-      await bench(bytes, Number(params.get('bench')), params.get('gpu') !== '0');
+      await bench(await download, params);
       say('bench done');
       return;
     }
-    genie = await Genie.create(bytes, params.get('gpu') !== '0');
+    // The Worker compiles the wasm module while the bundle downloads.
+    genie = await startGenie(download, {
+      preferGpu: params.get('gpu') !== '0',
+      inPage: params.get('worker') === '0',
+    });
     performance.mark('genie-ready');
   } catch (e) {
     document.body.classList.add('failed');
@@ -461,13 +498,12 @@ async function main() {
     $('engine').textContent = 'Engine: not running.';
     return;
   }
-  bytes = null;
-  const lines = genie.attribution().split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = genie.attribution.split('\n').map((l) => l.trim()).filter(Boolean);
   if (lines.length) $('attribution').replaceChildren(...lines.map((l) => el('p', { text: l })));
 
   syncRatings();
   wire();
-  const warnings = genie.warnings();
+  const warnings = genie.warnings;
   if (warnings.length) {
     console.warn('movie-genie:', ...warnings);
     say(`Some saved ratings could not be read and were dropped (${warnings[0]}${warnings.length > 1 ? '; …' : ''}). ` +
@@ -478,7 +514,7 @@ async function main() {
   }
   await update(); // recommendations first: they are what the visitor came for
 
-  popular = genie.search('', STARTER_POOL);
+  popular = await genie.search('', STARTER_POOL);
   for (const g of [...new Set(popular.flatMap((m) => m.genres))].filter((x) => !x.startsWith('(')).sort()) {
     $('genre').append(el('option', { value: g, text: g }));
   }

@@ -7,7 +7,7 @@ const SCOPE = self.registration.scope;
 const PREFIX = `movie-genie:${SCOPE}:`;
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [
-  './', 'index.html', 'style.css', 'main.js',
+  './', 'index.html', 'style.css', 'main.js', 'genie-client.js', 'genie-host.js', 'worker.js',
   'pkg/movie_genie.js', 'pkg/movie_genie_bg.wasm', 'assets/movie-genie.bundle',
 ].map((path) => new URL(path, SCOPE).href);
 

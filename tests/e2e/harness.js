@@ -15,7 +15,7 @@ export const BUNDLE = 'assets/movie-genie.bundle';
 
 /** The site's own static files: the only URLs the page may ever request. */
 export const STATIC_FILES = [
-  '', 'index.html', 'main.js', 'style.css', 'sw.js',
+  '', 'index.html', 'main.js', 'genie-client.js', 'genie-host.js', 'worker.js', 'style.css', 'sw.js',
   'pkg/movie_genie.js', 'pkg/movie_genie_bg.wasm', BUNDLE,
 ];
 
@@ -85,8 +85,9 @@ export async function startServer(mounts) {
   };
 }
 
-/** Debian's Chromium, headless, a fresh profile, none of its own network traffic. */
-export async function launchChromium() {
+/** Debian's Chromium, headless, a fresh profile, none of its own network traffic; `webgpu`
+ *  exposes WebGPU (SwiftShader where there is no GPU). */
+export async function launchChromium({ webgpu = false } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'movie-genie-e2e-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -94,7 +95,7 @@ export async function launchChromium() {
     args: [
       '--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-quic', '--remote-debugging-pipe',
-      `--user-data-dir=${profile}`,
+      `--user-data-dir=${profile}`, ...(webgpu ? ['--enable-unsafe-webgpu'] : []),
     ],
   });
   return {
@@ -126,6 +127,12 @@ export async function waitReady(page) {
 /** Waits for the recommendations to finish updating. */
 export async function waitIdle(page) {
   await page.waitForFunction(() => document.getElementById('recs').getAttribute('aria-busy') === 'false');
+}
+
+/** Types `text` into the search box and waits for its answer. */
+export async function search(page, text) {
+  await page.fill('#search', text);
+  await page.waitForFunction(() => document.getElementById('pick').getAttribute('aria-busy') === 'false');
 }
 
 export const ids = (page, list) => page.$$eval(`#${list} > [data-movie-id]`,

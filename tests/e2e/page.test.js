@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
   BUNDLE, DIST, STATIC_FILES, artifact, ids, launchChromium, newPage, rateCard, ratingsShown,
-  startServer, waitIdle, waitReady,
+  search, startServer, waitIdle, waitReady,
 } from './harness.js';
 
 const SUB = '/sub/dir/';
@@ -26,6 +26,7 @@ before(async () => {
     { prefix: '/bad-magic/', override: { [BUNDLE]: badMagic } },
     { prefix: '/truncated/', override: { [BUNDLE]: bundle.subarray(0, bundle.length >> 1) } },
     { prefix: '/missing/', override: { [BUNDLE]: null } },
+    { prefix: '/no-worker/', override: { 'worker.js': null } },
     OFFLINE,
   ]);
   chromium = await launchChromium();
@@ -123,6 +124,52 @@ test('rating five movies changes the recommendations, never shows a rated one, e
   }
 });
 
+/** Rates the first five starters; returns the main thread's long tasks (> 50 ms) meanwhile. */
+async function rateFiveCountingLongTasks(page) {
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
+      .observe({ type: 'longtask' });
+  });
+  const rated = [];
+  for (const [i, v] of [2, 1, 2, -1, 2].entries()) rated.push(await rateCard(page, 'pick', i, v));
+  for (const id of await ids(page, 'recs')) assert.ok(!rated.includes(id), `rated movie ${id} recommended`);
+  return page.evaluate(() => window.longTasks);
+}
+
+test('the model runs in a module Worker, off the page\'s thread', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const workers = page.workers().map((w) => new URL(w.url()).pathname);
+    assert.ok(workers.includes(`${SUB}worker.js`), `a Worker runs worker.js (workers: ${workers})`);
+    assert.match(await page.textContent('#engine'), /in a background Worker/);
+    const long = await rateFiveCountingLongTasks(page);
+    console.log(`MEASURE worker_mode main_thread_long_tasks_during_5_updates=${long.length} ` +
+      `longest_ms=${Math.round(Math.max(0, ...long))}`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+for (const [why, prefix] of [['?worker=0', `${SUB}?worker=0`], ['a Worker that cannot load', '/no-worker/']]) {
+  test(`with ${why} the model runs in the page and still works`, LIMIT, async () => {
+    const { context, page } = await visit({}, prefix);
+    try {
+      assert.deepEqual(page.workers(), []);
+      assert.match(await page.textContent('#engine'), /in the page/);
+      const long = await rateFiveCountingLongTasks(page);
+      console.log(`MEASURE in_page_mode (${why}) main_thread_long_tasks_during_5_updates=${long.length} ` +
+        `longest_ms=${Math.round(Math.max(0, ...long))}`);
+      // The one error allowed: the browser's own report of the missing worker.js.
+      const errors = page.errors.filter((e) => !/404/.test(e) || !prefix.startsWith('/no-worker/'));
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
 test('a pressed thumb, Remove and Undo take a rating back', LIMIT, async () => {
   const { context, page } = await visit();
   try {
@@ -145,20 +192,20 @@ test('a pressed thumb, Remove and Undo take a rating back', LIMIT, async () => {
 test('search finds a movie by part of its title, ignoring case and accents', LIMIT, async () => {
   const { context, page } = await visit();
   try {
-    await page.fill('#search', 'shawsh');
+    await search(page, 'shawsh');
     const titles = await page.$$eval('#pick .title', (t) => t.map((x) => x.textContent));
     assert.ok(titles.some((t) => t.startsWith('The Shawshank Redemption')), `got ${titles}`);
-    await page.fill('#search', 'MATRIX');
+    await search(page, 'MATRIX');
     const matrix = await page.$$eval('#pick .title', (t) => t.map((x) => x.textContent));
     assert.ok(matrix.length >= 2 && matrix.every((t) => /matrix/i.test(t)), `got ${matrix}`);
-    await page.fill('#search', 'amelie');
+    await search(page, 'amelie');
     assert.ok((await page.textContent('#pick')).includes('Amélie'), 'accents are ignored');
     const id = await rateCard(page, 'pick', 0, 2);
     assert.ok(!(await ids(page, 'recs')).includes(id));
-    await page.fill('#search', 'zzqqxx');
+    await search(page, 'zzqqxx');
     assert.equal((await ids(page, 'pick')).length, 0);
     assert.match(await page.textContent('#pick-empty'), /No title contains/);
-    await page.fill('#search', '');
+    await search(page, '');
     assert.ok((await ids(page, 'pick')).length >= 12, 'the starters come back');
   } finally {
     await context.close();
@@ -354,7 +401,7 @@ test('nothing but the site\'s own static files is ever requested', LIMIT, async 
     const atLoad = seen.length;
 
     for (const [i, v] of [[0, 2], [1, 1], [2, -1], [3, 2], [4, 1]]) await rateCard(page, 'pick', i, v);
-    await page.fill('#search', 'star');
+    await search(page, 'star');
     await rateCard(page, 'pick', 0, 2);
     await page.selectOption('#genre', 'Drama');
     await waitIdle(page);

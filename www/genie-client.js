@@ -1,0 +1,136 @@
+// The page's side of the Genie: its calls as promises, answered by a module Worker (worker.js)
+// so the page stays responsive while the model fine-tunes and ranks, or in the page itself
+// where a Worker cannot start. The page keeps the visitor's ratings in localStorage (a Worker
+// has none): read once at start, written after every change with the text the Genie gives.
+
+export const STORAGE_KEY = 'movie-genie/ratings/v1';
+
+/** Posts calls to a module Worker; `failed` is set when the Worker itself cannot run. */
+function workerTransport() {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const pending = new Map();
+  let next = 0;
+  const transport = { where: 'worker', failed: null };
+  worker.onmessage = ({ data }) => {
+    const call = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) call?.resolve(data);
+    else call?.reject(new Error(data.error));
+  };
+  const fail = (reason) => {
+    transport.failed = reason;
+    for (const call of pending.values()) call.reject(new Error(`the background Worker failed: ${reason}`));
+    pending.clear();
+    worker.terminate();
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    fail(event.message || 'its script did not load');
+  };
+  worker.onmessageerror = () => fail('a reply could not be read');
+  transport.call = (method, args) => new Promise((resolve, reject) => {
+    if (transport.failed) {
+      reject(new Error(`the background Worker failed: ${transport.failed}`));
+      return;
+    }
+    const id = next++;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, method, args });
+  });
+  return transport;
+}
+
+/** Runs the same host in the page (it blocks the page while it works). */
+async function inPageTransport() {
+  const { createHost } = await import('./genie-host.js');
+  const handle = createHost();
+  return { where: 'page', failed: null, call: (method, args) => handle(method, args) };
+}
+
+class GenieClient {
+  #transport;
+  #storageKey;
+  /** `ratings()` after the last change: `[{movieId, thumbs, title, year}]`. */
+  ratings = [];
+  /** `stats()` after the last update. */
+  stats = null;
+  /** Saved ratings that were dropped, or saving that failed: text for the page. */
+  warnings = [];
+  attribution = '';
+
+  constructor(transport, storageKey) {
+    this.#transport = transport;
+    this.#storageKey = storageKey;
+  }
+
+  /** `'worker'` or `'page'`. */
+  get where() {
+    return this.#transport.where;
+  }
+
+  async create(bytes, preferGpu) {
+    let saved = null;
+    try {
+      saved = localStorage.getItem(this.#storageKey);
+    } catch (e) {
+      this.warnings.push(`saved ratings unavailable: ${e?.message ?? e}`);
+    }
+    const { value } = await this.#call('create', [bytes, preferGpu, saved]);
+    this.attribution = value.attribution;
+    this.warnings.push(...value.warnings);
+    const wasmReady = value.wasmReadyAt - performance.timeOrigin;
+    if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
+  }
+
+  rate(movieId, thumbs) { return this.#change('rate', movieId, thumbs); }
+  unrate(movieId) { return this.#change('unrate', movieId); }
+  clearRatings() { return this.#change('clearRatings'); }
+  async recommend(k) { return (await this.#call('recommend', [k])).value; }
+  async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
+  async similar(movieId, k) { return (await this.#call('similar', [movieId, k])).value; }
+
+  async #call(method, args) {
+    const reply = await this.#transport.call(method, args);
+    if (reply.ratings) this.ratings = reply.ratings;
+    if (reply.stats) this.stats = reply.stats;
+    return reply;
+  }
+
+  async #change(method, ...args) {
+    const reply = await this.#call(method, args);
+    try {
+      localStorage.setItem(this.#storageKey, reply.saved);
+    } catch (e) {
+      const warning = `could not save ratings: ${e?.message ?? e}`;
+      console.warn(`movie-genie: ${warning}`);
+      this.warnings.push(warning);
+    }
+    return reply.value;
+  }
+
+  get failed() {
+    return this.#transport.failed;
+  }
+}
+
+/**
+ * Loads the model from the bytes `download` resolves to, and the saved ratings. In a module
+ * Worker unless `inPage`; when the Worker itself cannot run (not when the model is bad), starts
+ * over in the page. The wasm module compiles while the bundle downloads.
+ */
+export async function startGenie(download, { preferGpu = true, inPage = false, storageKey = STORAGE_KEY } = {}) {
+  if (!inPage && typeof Worker === 'function') {
+    const client = new GenieClient(workerTransport(), storageKey);
+    const bytes = await download;
+    try {
+      await client.create(bytes, preferGpu);
+      return client;
+    } catch (e) {
+      if (!client.failed) throw e;
+      console.warn(`movie-genie: no background Worker (${client.failed}); running in the page`);
+    }
+  }
+  const client = new GenieClient(await inPageTransport(), storageKey);
+  await client.create(await download, preferGpu);
+  return client;
+}
