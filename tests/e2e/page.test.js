@@ -152,6 +152,24 @@ test('the model runs in a module Worker, off the page\'s thread', LIMIT, async (
   }
 });
 
+test('WebGPU works inside the Worker (SwiftShader here, with --enable-unsafe-webgpu)', LIMIT, async () => {
+  const gpu = await launchChromium({ webgpu: true });
+  const { context, page } = await newPage(gpu.browser);
+  try {
+    await page.goto(server.url(SUB));
+    await waitReady(page);
+    assert.match(await page.textContent('#engine'), /Engine: WebGPU.*, in a background Worker/);
+    const id = await rateCard(page, 'pick', 0, 2);
+    assert.ok(!(await ids(page, 'recs')).includes(id), 'the rated movie is not recommended');
+    assert.match(await page.textContent('#recs'), /Because you liked/);
+    console.log(`MEASURE webgpu_in_worker ${(await page.textContent('#engine')).replace(/^Engine: /, '')}`);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+    await gpu.close();
+  }
+});
+
 for (const [why, prefix] of [['?worker=0', `${SUB}?worker=0`], ['a Worker that cannot load', '/no-worker/']]) {
   test(`with ${why} the model runs in the page and still works`, LIMIT, async () => {
     const { context, page } = await visit({}, prefix);
