@@ -5,11 +5,11 @@
 pub mod config;
 pub mod plot;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
@@ -33,6 +33,10 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Validation visitors' ndcg@20 at k = 10 given ratings.
     pub valid_ndcg_at_20: f64,
+    /// The batches alone (sampling, forward, backward, optimiser step).
+    #[serde(default)]
+    pub train_seconds: f64,
+    /// The whole epoch: the batches, the item vectors and the validation visitors.
     pub seconds: f64,
 }
 
@@ -95,7 +99,212 @@ pub fn carve_validation(
     (kept, cases)
 }
 
-/// Trains on `train` (rows = users) with content features `content`, validating on `valid`.
+/// One training run's state: the model, its optimiser, and what batches are drawn from.
+pub struct Trainer {
+    config: TrainingConfig,
+    device: Device,
+    rng: StdRng,
+    model: TwoTowerModel,
+    optim: ModuleOptimizer,
+    content_tensor: Tensor<2>,
+    num_items: usize,
+    /// (user row, item, weight) for every positive.
+    positives: Vec<(usize, u32, f32)>,
+    /// Per user: thumbs-downs (negatives), every rated item (never a sampled negative) and the
+    /// liked items (masked out of that user's softmax candidates).
+    downs: Vec<Vec<u32>>,
+    rated: Vec<HashSet<u32>>,
+    liked: Vec<Vec<u32>>,
+}
+
+impl Trainer {
+    /// A fresh model (seeded) over `train` (rows = users) with content features `content`.
+    pub fn new(
+        config: &TrainingConfig,
+        train: &Interactions,
+        content: &ContentMatrix,
+        device: &Device,
+    ) -> Self {
+        let device = device.clone().autodiff();
+        device.seed(config.seed);
+        let num_items = train.num_items;
+        let content_tensor = Tensor::<2>::from_data(
+            TensorData::new(content.values.clone(), [num_items, content.dim]),
+            &device,
+        );
+        let mut positives = Vec::new();
+        let mut downs = Vec::new();
+        let mut rated = Vec::new();
+        let mut liked = Vec::new();
+        for (row, (_, ratings)) in train.iter().enumerate() {
+            let mut d = Vec::new();
+            for (item, thumbs) in ratings {
+                match thumbs {
+                    Thumbs::Down => d.push(item.0),
+                    t => positives.push((row, item.0, t.value() as f32)),
+                }
+            }
+            downs.push(d);
+            rated.push(ratings.iter().map(|(i, _)| i.0).collect());
+            liked.push(
+                ratings
+                    .iter()
+                    .filter(|(_, t)| t.is_positive())
+                    .map(|(i, _)| i.0)
+                    .collect(),
+            );
+        }
+        Self {
+            model: config.model.init(&device),
+            optim: config.optimizer.init(),
+            rng: StdRng::seed_from_u64(config.seed),
+            config: config.clone(),
+            device,
+            content_tensor,
+            num_items,
+            positives,
+            downs,
+            rated,
+            liked,
+        }
+    }
+
+    /// Positives per epoch.
+    pub fn positives(&self) -> usize {
+        self.positives.len()
+    }
+
+    pub fn model(&self) -> &TwoTowerModel {
+        &self.model
+    }
+
+    /// One pass over every positive in shuffled batches; the mean loss per positive.
+    pub fn epoch(&mut self, bar: &ProgressBar) -> f64 {
+        let mut positives = std::mem::take(&mut self.positives);
+        positives.shuffle(&mut self.rng);
+        let mut total_loss = 0.0;
+        for chunk in positives.chunks(self.config.batch_size) {
+            total_loss += self.step(chunk) * chunk.len() as f64;
+            bar.inc(1);
+        }
+        self.positives = positives;
+        total_loss / self.positives.len() as f64
+    }
+
+    /// Samples `negatives` per positive of `chunk`, takes one optimiser step; the batch loss.
+    fn step(&mut self, chunk: &[(usize, u32, f32)]) -> f64 {
+        let config = &self.config;
+        let model_config = &config.model;
+        let device = &self.device;
+        let b = chunk.len();
+        let n = config.negatives;
+        let users: Vec<i64> = chunk.iter().map(|(u, _, _)| *u as i64).collect();
+        let pos: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
+        let weights: Vec<f32> = chunk.iter().map(|(_, _, w)| *w).collect();
+        let mut neg: Vec<i64> = Vec::with_capacity(b * n);
+        for (u, _, _) in chunk {
+            let downs = &self.downs[*u];
+            for _ in 0..n {
+                let use_down =
+                    !downs.is_empty() && self.rng.random_bool(config.thumbs_down_negative_rate);
+                let item = if use_down {
+                    downs[self.rng.random_range(0..downs.len())]
+                } else {
+                    // Uniform over items the user has not rated (rejection sampling).
+                    loop {
+                        let candidate = self.rng.random_range(0..self.num_items as u32);
+                        if !self.rated[*u].contains(&candidate) {
+                            break candidate;
+                        }
+                    }
+                };
+                neg.push(item as i64);
+            }
+        }
+        let ints =
+            |v: &[i64]| Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
+        let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), device);
+        let model = &self.model;
+        let user_vecs = model.user.forward(ints(&users));
+        let items_all: Vec<i64> = pos.iter().chain(neg.iter()).copied().collect();
+        let items_t = ints(&items_all);
+        let item_vecs = model.item.forward(
+            items_t.clone(),
+            self.content_tensor.clone().select(0, items_t.clone()),
+        );
+        let bias = model.item_bias(items_t);
+        let loss = match config.loss {
+            LossKind::MarginRanking | LossKind::BinaryCrossEntropy => {
+                let d = model_config.output_dim;
+                let pos_vecs = item_vecs.clone().slice([0..b, 0..d]);
+                let neg_vecs = item_vecs.slice([b..b + b * n, 0..d]).reshape([b, n, d]);
+                let pos_cos = (user_vecs.clone() * pos_vecs).sum_dim(1).reshape([b]);
+                let neg_cos = (user_vecs.reshape([b, 1, d]) * neg_vecs)
+                    .sum_dim(2)
+                    .reshape([b, n]);
+                if config.loss == LossKind::MarginRanking {
+                    margin_ranking(pos_cos, neg_cos, weights, config.margin)
+                } else {
+                    let t = model_config.temperature;
+                    let pos_bias = bias.clone().slice([0..b]);
+                    let neg_bias = bias.slice([b..b + b * n]).reshape([b, n]);
+                    binary_cross_entropy(
+                        pos_cos.div_scalar(t) + pos_bias,
+                        neg_cos.div_scalar(t) + neg_bias,
+                        weights,
+                    )
+                }
+            }
+            LossKind::SampledSoftmax => {
+                // Every row's candidates: all batch positives and all sampled negatives.
+                let logits = model.logits(user_vecs, item_vecs, bias);
+                let mask = accidental_hits(chunk, &items_all, &self.liked);
+                let c = items_all.len();
+                let labels = Tensor::<1, Int>::from_data(
+                    TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
+                    device,
+                );
+                let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, c]), device);
+                sampled_softmax(logits, labels, Some(mask), weights)
+            }
+        };
+        let value = loss
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("the loss should be f32")[0] as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self
+            .optim
+            .step(config.learning_rate, self.model.clone(), grads);
+        value
+    }
+}
+
+/// The softmax mask `[rows, candidates]` (1 = drop): for row `r`, every candidate column other
+/// than `r` that holds the row's own positive or an item the row's user liked — it is no
+/// negative for them. Looks each liked item up among the batch's columns, so the cost is
+/// rows × likes, not rows × columns.
+fn accidental_hits(chunk: &[(usize, u32, f32)], columns: &[i64], liked: &[Vec<u32>]) -> Vec<f32> {
+    let c = columns.len();
+    let mut at: HashMap<u32, Vec<usize>> = HashMap::with_capacity(c);
+    for (col, item) in columns.iter().enumerate() {
+        at.entry(*item as u32).or_default().push(col);
+    }
+    let mut mask = vec![0f32; chunk.len() * c];
+    for (row, (u, own, _)) in chunk.iter().enumerate() {
+        let hits = liked[*u].iter().chain(std::iter::once(own));
+        for col in hits.filter_map(|item| at.get(item)).flatten() {
+            if *col != row {
+                mask[row * c + col] = 1.0;
+            }
+        }
+    }
+    mask
+}
+
+/// Trains on `train` (rows = users) with content features `content`, validating on `valid`
+/// after every epoch and keeping the best.
 pub fn train(
     config: &TrainingConfig,
     train: &Interactions,
@@ -103,42 +312,8 @@ pub fn train(
     valid: &[VisitorCase],
     device: &Device,
 ) -> Trained {
-    let device = device.clone().autodiff();
-    device.seed(config.seed);
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let model_config = config.model.clone();
-    let mut model = model_config.init(&device);
-    let mut optim = config.optimizer.init();
     let num_items = train.num_items;
-    let content_tensor = Tensor::<2>::from_data(
-        TensorData::new(content.values.clone(), [num_items, content.dim]),
-        &device,
-    );
-
-    // (user row, item, weight) for every positive; thumbs-downs per user for negatives.
-    let mut positives: Vec<(usize, u32, f32)> = Vec::new();
-    let mut downs: Vec<Vec<u32>> = Vec::new();
-    let mut rated: Vec<HashSet<u32>> = Vec::new();
-    let mut liked: Vec<HashSet<u32>> = Vec::new();
-    for (row, (_, ratings)) in train.iter().enumerate() {
-        let mut d = Vec::new();
-        for (item, thumbs) in ratings {
-            match thumbs {
-                Thumbs::Down => d.push(item.0),
-                t => positives.push((row, item.0, t.value() as f32)),
-            }
-        }
-        downs.push(d);
-        rated.push(ratings.iter().map(|(i, _)| i.0).collect());
-        liked.push(
-            ratings
-                .iter()
-                .filter(|(_, t)| t.is_positive())
-                .map(|(i, _)| i.0)
-                .collect(),
-        );
-    }
-
+    let mut trainer = Trainer::new(config, train, content, device);
     if !valid.is_empty() {
         let popular = crate::eval::baselines::MostPopular::fit(train);
         let reference = evaluate_visitors(&popular, valid, num_items, 20)
@@ -151,10 +326,9 @@ pub fn train(
     }
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, TwoTowerModel, ItemVectors)> = None;
-    let batches = positives.len().div_ceil(config.batch_size);
+    let batches = trainer.positives().div_ceil(config.batch_size);
     for epoch in 1..=config.num_epochs {
         let start = Instant::now();
-        positives.shuffle(&mut rng);
         let bar = ProgressBar::new(batches as u64).with_style(
             ProgressStyle::with_template(
                 "epoch {msg} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
@@ -162,115 +336,30 @@ pub fn train(
             .expect("the progress template should parse"),
         );
         bar.set_message(format!("{epoch}/{}", config.num_epochs));
-        let mut total_loss = 0.0;
-        for chunk in positives.chunks(config.batch_size) {
-            let b = chunk.len();
-            let n = config.negatives;
-            let users: Vec<i64> = chunk.iter().map(|(u, _, _)| *u as i64).collect();
-            let pos: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
-            let weights: Vec<f32> = chunk.iter().map(|(_, _, w)| *w).collect();
-            let mut neg: Vec<i64> = Vec::with_capacity(b * n);
-            for (u, _, _) in chunk {
-                for _ in 0..n {
-                    let use_down =
-                        !downs[*u].is_empty() && rng.random_bool(config.thumbs_down_negative_rate);
-                    let item = if use_down {
-                        downs[*u][rng.random_range(0..downs[*u].len())]
-                    } else {
-                        // Uniform over items the user has not rated (rejection sampling).
-                        loop {
-                            let candidate = rng.random_range(0..num_items as u32);
-                            if !rated[*u].contains(&candidate) {
-                                break candidate;
-                            }
-                        }
-                    };
-                    neg.push(item as i64);
-                }
-            }
-            let ints = |v: Vec<i64>| {
-                Tensor::<1, Int>::from_data(TensorData::new(v.clone(), [v.len()]), &device)
-            };
-            let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), &device);
-            let user_vecs = model.user.forward(ints(users));
-            let items_all: Vec<i64> = pos.iter().chain(neg.iter()).copied().collect();
-            let items_t = ints(items_all.clone());
-            let item_vecs = model.item.forward(
-                items_t.clone(),
-                content_tensor.clone().select(0, items_t.clone()),
-            );
-            let bias = model.item_bias(items_t);
-            let loss = match config.loss {
-                LossKind::MarginRanking | LossKind::BinaryCrossEntropy => {
-                    let d = model_config.output_dim;
-                    let pos_vecs = item_vecs.clone().slice([0..b, 0..d]);
-                    let neg_vecs = item_vecs.slice([b..b + b * n, 0..d]).reshape([b, n, d]);
-                    let pos_cos = (user_vecs.clone() * pos_vecs).sum_dim(1).reshape([b]);
-                    let neg_cos = (user_vecs.reshape([b, 1, d]) * neg_vecs)
-                        .sum_dim(2)
-                        .reshape([b, n]);
-                    if config.loss == LossKind::MarginRanking {
-                        margin_ranking(pos_cos, neg_cos, weights, config.margin)
-                    } else {
-                        let t = model_config.temperature;
-                        let pos_bias = bias.clone().slice([0..b]);
-                        let neg_bias = bias.slice([b..b + b * n]).reshape([b, n]);
-                        binary_cross_entropy(
-                            pos_cos.div_scalar(t) + pos_bias,
-                            neg_cos.div_scalar(t) + neg_bias,
-                            weights,
-                        )
-                    }
-                }
-                LossKind::SampledSoftmax => {
-                    // Every row's candidates: all batch positives and all sampled negatives.
-                    let logits = model.logits(user_vecs, item_vecs, bias);
-                    let c = b + b * n;
-                    let mut mask = vec![0f32; b * c];
-                    for (row, (u, own, _)) in chunk.iter().enumerate() {
-                        for (col, item) in items_all.iter().enumerate() {
-                            let item = *item as u32;
-                            // Drop accidental hits: another copy of this row's positive, or an
-                            // item this user rated positively (it is no negative for them).
-                            if col != row && (item == *own || liked[*u].contains(&item)) {
-                                mask[row * c + col] = 1.0;
-                            }
-                        }
-                    }
-                    let labels = Tensor::<1, Int>::from_data(
-                        TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
-                        &device,
-                    );
-                    let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, c]), &device);
-                    sampled_softmax(logits, labels, Some(mask), weights)
-                }
-            };
-            total_loss += loss
-                .clone()
-                .into_data()
-                .try_to_vec::<f32>()
-                .expect("the loss should be f32")[0] as f64
-                * b as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.learning_rate, model, grads);
-            bar.inc(1);
-        }
+        let train_loss = trainer.epoch(&bar);
+        let train_seconds = start.elapsed().as_secs_f64();
         bar.finish_and_clear();
-        let items = item_vectors(&model, content, num_items);
-        let scorer =
-            TwoTowerVisitor::new(&model, items.clone(), config.personalize.clone(), &device);
+        let model = trainer.model();
+        let items = item_vectors(model, content, num_items);
+        let scorer = TwoTowerVisitor::new(
+            model,
+            items.clone(),
+            config.personalize.clone(),
+            &trainer.device,
+        );
         let valid_ndcg = evaluate_visitors(&scorer, valid, num_items, 20)
             .expect("the scorer gives one score per catalog item")
             .ndcg;
         let record = EpochRecord {
             epoch,
-            train_loss: total_loss / positives.len() as f64,
+            train_loss,
             valid_ndcg_at_20: valid_ndcg,
+            train_seconds,
             seconds: start.elapsed().as_secs_f64(),
         };
         eprintln!(
-            "epoch {epoch}: loss {:.4}, validation ndcg@20 {:.4} ({:.1} s)",
-            record.train_loss, record.valid_ndcg_at_20, record.seconds
+            "epoch {epoch}: loss {:.4}, validation ndcg@20 {:.4} ({:.1} s, {:.1} s of it training)",
+            record.train_loss, record.valid_ndcg_at_20, record.seconds, record.train_seconds
         );
         history.push(record);
         if best.as_ref().is_none_or(|(score, ..)| valid_ndcg > *score) {
@@ -476,5 +565,40 @@ impl WarmScorer for TwoTowerWarm {
             Some(&row) => score_all(&self.items, &self.users[row], self.temperature),
             None => vec![0.0; self.items.len()],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookup mask equals the definition applied to every (row, column) pair.
+    #[test]
+    fn accidental_hits_match_the_pairwise_definition() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let liked: Vec<Vec<u32>> = (0..6)
+            .map(|_| {
+                (0..rng.random_range(0..8))
+                    .map(|_| rng.random_range(0..20))
+                    .collect()
+            })
+            .collect();
+        let chunk: Vec<(usize, u32, f32)> = (0..10)
+            .map(|_| (rng.random_range(0..6), rng.random_range(0..20), 1.0))
+            .collect();
+        let mut columns: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
+        columns.extend((0..40).map(|_| rng.random_range(0..20i64)));
+        let mask = accidental_hits(&chunk, &columns, &liked);
+        let mut expected = vec![0f32; chunk.len() * columns.len()];
+        for (row, (u, own, _)) in chunk.iter().enumerate() {
+            for (col, item) in columns.iter().enumerate() {
+                let item = *item as u32;
+                if col != row && (item == *own || liked[*u].contains(&item)) {
+                    expected[row * columns.len() + col] = 1.0;
+                }
+            }
+        }
+        assert_eq!(mask, expected);
+        assert!(mask.contains(&1.0), "the fixture should have hits");
     }
 }
