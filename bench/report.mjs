@@ -1,0 +1,186 @@
+// Writes bench/RESULTS.md from what bench/run.sh measured: criterion's estimates, the browser
+// MEASURE lines, the PyTorch epoch, the payload of dist/, the machine, and the quality table of
+// `movie-genie evaluate`. Every figure comes from those files; a missing one is said missing.
+//   node bench/report.mjs OUT_DIR CRITERION_DIR
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const [outDir = 'bench/out', criterionDir = ''] = process.argv.slice(2);
+const read = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null);
+const json = (file) => { const t = read(file); return t ? JSON.parse(t) : null; };
+
+// ---- inputs --------------------------------------------------------------------------------
+
+/** criterion full id → median seconds. */
+const criterion = new Map();
+function walk(dir) {
+  if (!dir || !fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name === 'new') {
+      const meta = json(path.join(p, 'benchmark.json'));
+      const est = json(path.join(p, 'estimates.json'));
+      if (meta && est) criterion.set(meta.full_id, est.median.point_estimate / 1e9);
+    } else if (entry.isDirectory()) walk(p);
+  }
+}
+walk(criterionDir);
+const browser = json(path.join(outDir, 'browser.json')) ?? [];
+const torch1 = json(path.join(outDir, 'torch-1.json'));
+const torchAll = json(path.join(outDir, 'torch-all.json'));
+const machine = read(path.join(outDir, 'machine.txt')) ?? 'not recorded';
+const quality = read('metrics/evaluation.md');
+
+// ---- formatting ----------------------------------------------------------------------------
+
+const fmtTime = (s) => {
+  if (s == null || Number.isNaN(s)) return '—';
+  if (s >= 1) return `${s.toFixed(2)} s`;
+  if (s >= 1e-3) return `${(s * 1e3).toFixed(s >= 0.1 ? 0 : 2)} ms`;
+  return `${(s * 1e6).toFixed(1)} µs`;
+};
+const ms = (v) => (v == null ? '—' : `${Number(v).toFixed(v >= 100 ? 0 : v < 1 ? 2 : 1)} ms`);
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(1)}×` : '—');
+const bytes = (n) => (n == null ? '—' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(0)} KB`);
+const c = (id) => criterion.get(id);
+const find = (pred) => browser.find(pred);
+const lines = [];
+const say = (...l) => lines.push(...l);
+const table = (head, rows) => {
+  say(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const r of rows) say(`| ${r.join(' | ')} |`);
+  say('');
+};
+
+// ---- payload ---------------------------------------------------------------------------------
+
+const DIST = 'dist';
+const FIRST_LOAD = ['index.html', 'style.css', 'main.js', 'genie-client.js', 'worker.js', 'genie-host.js',
+  'pkg/movie_genie.js', 'pkg/movie_genie_bg.wasm', 'assets/movie-genie.bundle'];
+const payload = FIRST_LOAD.map((f) => {
+  const file = path.join(DIST, f);
+  if (!fs.existsSync(file)) return { f, raw: null, gz: null };
+  const data = fs.readFileSync(file);
+  return { f, raw: data.length, gz: zlib.gzipSync(data, { level: 9 }).length };
+});
+const sum = (key, filter = () => true) => payload.filter(filter).reduce((a, p) => a + (p[key] ?? 0), 0);
+const totalGz = sum('gz');
+
+// ---- report ----------------------------------------------------------------------------------
+
+say('# Movie Genie benchmarks', '',
+  `Written by \`bench/run.sh\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. ` +
+  'Every figure below was measured in that run on this machine; rerun the command to refresh.', '',
+  '## Machine', '', '```', machine.trim(), '```', '');
+
+// Targets first: where we stand.
+const cpuPage = (name) => find((r) => r.kind === 'page' && r.backend === 'cpu' && r.catalog === name);
+const gpuPage = (name) => find((r) => r.kind === 'page' && r.backend === 'webgpu' && r.catalog === name);
+const largeName = browser.find((r) => r.kind === 'page' && String(r.catalog).startsWith('synthetic-'))?.catalog;
+const rank100k = find((r) => r.kind === 'rank' && r.rows === 100000);
+const burnEpoch = c('train/epoch');
+const torchBest = [torch1, torchAll].filter(Boolean).sort((a, b) => a.torch_epoch_s - b.torch_epoch_s)[0];
+const tune20 = c('personalize/fine-tune + score all/20');
+say('## Targets', '');
+const verdict = (ok) => (ok == null ? 'not measured' : ok ? '**met**' : '**missed**');
+table(['target', 'measured', 'verdict'], [
+  ['rate → updated top-20 ≤ 16 ms median at 100k movies, CPU path',
+    `${ms(largeName && cpuPage(largeName)?.update_median_ms)} median (${largeName ?? 'no large catalog run'}; fine-tune ${ms(largeName && cpuPage(largeName)?.finetune_median_ms)}, rank ${ms(largeName && cpuPage(largeName)?.rank_median_ms)})`,
+    verdict(largeName && cpuPage(largeName) ? cpuPage(largeName).update_median_ms <= 16 : null)],
+  ['ranking ≥ 4× faster than a plain JS loop',
+    rank100k ? `${rank100k.speedup}× at 100k (${ms(rank100k.wasm_int8_ms)} vs ${ms(rank100k.js_f32_loop_ms)})` : '—',
+    verdict(rank100k ? rank100k.speedup >= 4 : null)],
+  ['fine-tuning ≤ 30 ms for 20 ratings',
+    `native ${fmtTime(tune20)} (fine-tune + score all); browser CPU median ${ms(cpuPage('shipped')?.finetune_median_ms)} over updates with 1–${cpuPage('shipped')?.ratings_at_end ?? '?'} ratings`,
+    verdict(tune20 != null ? tune20 <= 0.030 : null)],
+  ['first load ≤ 1.5 MB gzip (ml-latest-small site)', `${bytes(totalGz)} gzip (wasm ${bytes(payload.find((p) => p.f.endsWith('.wasm'))?.gz)})`,
+    verdict(payload.every((p) => p.gz != null) ? totalGz <= 1.5e6 : null)],
+  ['training epoch no slower than PyTorch',
+    burnEpoch && torchBest ? `burn ${fmtTime(burnEpoch)} vs PyTorch ${fmtTime(torchBest.torch_epoch_s)} (${torchBest.threads} thread${torchBest.threads > 1 ? 's' : ''}): ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's time` : '—',
+    verdict(burnEpoch && torchBest ? burnEpoch <= torchBest.torch_epoch_s : null)],
+]);
+
+// Where the time goes, for the targets missed: from the figures above, not from guesses.
+const big = largeName && cpuPage(largeName);
+if (big) {
+  const handoff = big.unchanged_recommend_median_ms - big.rank_median_ms;
+  say('Where the time goes (CPU path, ' + largeName + '): an update is fine-tuning ' +
+    `${ms(big.finetune_median_ms)} + ranking ${ms(big.rank_median_ms)} + ~${ms(handoff)} that remain when ` +
+    `nothing is fine-tuned and ranking is done (the same call with unchanged ratings takes ` +
+    `${ms(big.unchanged_recommend_median_ms)}): turning the 20 results into JS objects. So the ranking ` +
+    'kernel is not the bottleneck at 100k; fine-tuning (40 burn autodiff steps) and the hand-over are.', '');
+}
+if (burnEpoch && torchBest) {
+  say(`Training: burn's epoch is ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's best here; the ` +
+    'model is small (64-wide layers, batches of 512); where burn spends the difference (graph ' +
+    'overhead or ndarray kernels) is not profiled by this run.', '');
+}
+
+say('## Native kernels (criterion, `cargo bench`, profile `bench`)', '');
+if (criterion.size === 0) say('Not run.', '');
+else {
+  say('Median time per call, each beside its naive alternative from the same run.', '');
+  const rows = [];
+  for (const n of [9742, 100000, 1000000]) {
+    const int8 = c(`top20/int8/${n}`);
+    const pq = c(`top20/pq-m16/${n}`);
+    const naive = c(`top20/f32-naive-sort/${n}`);
+    if (int8 || naive) rows.push([`top-20 of ${n.toLocaleString('en')} × 64`, fmtTime(int8), fmtTime(pq), fmtTime(naive), ratio(naive, int8)]);
+  }
+  table(['ranking', 'int8 table (shipped)', 'PQ m=16', 'naive: f32 + full sort', 'naive / int8'], rows);
+  const prows = [5, 10, 20].map((k) => [`${k} ratings`, fmtTime(c(`personalize/fine-tune + score all/${k}`))]);
+  say('Visitor fine-tuning (40 Adam steps, 1,024 sampled negatives) + scoring 9,301 movies; the naive ' +
+    `alternative (no fine-tuning, the prior vector's scores) takes ${fmtTime(c('personalize/naive: prior only, score all'))}.`, '');
+  table(['personalise', 'median'], prows);
+}
+
+say('## Training epoch beside PyTorch', '');
+if (!burnEpoch && !torchBest) say('Not run.', '');
+else {
+  const t = torch1 ?? torchAll;
+  say(`Same architecture, loss (${t?.loss ?? '?'}), batch ${t?.batch ?? '?'}, ${t?.negatives ?? '?'} negatives per ` +
+    `positive, ${t?.positives?.toLocaleString('en') ?? '?'} positives per epoch (train users: ${t?.train_users_source ?? '?'}). ` +
+    'Both time the batch loop only (sampling, mask, forward, backward, Adam); burn = `cargo bench --bench train` ' +
+    '(ndarray backend, its default threads), PyTorch = `bench/torch_epoch.py`.', '');
+  const rows = [['burn 0.22 (ndarray, CPU)', fmtTime(burnEpoch), '1.0×']];
+  for (const r of [torch1, torchAll].filter(Boolean)) {
+    rows.push([`PyTorch ${r.torch} (${r.threads} thread${r.threads > 1 ? 's' : ''})`, fmtTime(r.torch_epoch_s), ratio(burnEpoch, r.torch_epoch_s)]);
+  }
+  table(['trainer', 'epoch', 'burn time / this'], rows);
+}
+
+say('## In the browser (headless Chromium)', '');
+if (!browser.length) say('Not run.', '');
+else {
+  const cold = browser.filter((r) => r.kind === 'cold_page');
+  say('Cold page load, navigation start → first recommendations drawn (the model in the Worker):', '');
+  table(['backend', 'engine', 'bundle ready', 'wasm ready', 'model ready', 'first recommendations'],
+    cold.map((r) => [r.backend, r.engine, ms(r.bundle_ready_ms), ms(r.wasm_ready_ms), ms(r.genie_ready_ms), ms(r.first_recs_ms)]));
+  say('Benchmark mode (`?bench`, on the page\'s thread so the figures are compute): bundle → first top-20, then ' +
+    'rate → updated top-20 on a fresh visitor (3 loves to 1 dislike). *Same ratings again*: the call with ' +
+    'unchanged ratings, which reuses the vector (ranking, reasons and handing 20 results to JS).', '');
+  table(['catalog', 'backend (adapter)', 'load', 'load → first top-20', 'updates', 'update median', 'update p95', 'fine-tune median', 'fine-tune p95', 'rank median', 'same ratings again'],
+    browser.filter((r) => r.kind === 'page').map((r) => [`${r.catalog} (${Number(r.movies).toLocaleString('en')})`,
+      `${r.backend}${r.adapter && r.adapter !== 'null' ? ` (${r.adapter})` : ''}`, ms(r.load_ms), ms(r.load_to_first_recs_ms), r.updates,
+      ms(r.update_median_ms), ms(r.update_p95_ms), ms(r.finetune_median_ms), ms(r.finetune_p95_ms), ms(r.rank_median_ms),
+      ms(r.unchanged_recommend_median_ms)]));
+  const ranks = browser.filter((r) => r.kind === 'rank');
+  if (ranks.length) {
+    say('Ranking alone: top-20 by the wasm int8 kernel (simd128) beside a plain JavaScript loop over a ' +
+      '`Float32Array` of the same vectors (dot products and a small sorted list), same page, same query.', '');
+    table(['rows × dim', 'wasm int8', 'JS Float32Array loop', 'speed-up', 'top-20 overlap', 'table int8 / f32'],
+      ranks.map((r) => [`${r.rows.toLocaleString('en')} × ${r.dim}`, ms(r.wasm_int8_ms), ms(r.js_f32_loop_ms), `${r.speedup}×`, r.top20_overlap,
+        `${bytes(r.table_bytes_int8)} / ${bytes(r.table_bytes_f32)}`]));
+  }
+}
+
+say('## Payload (dist/, gzip -9)', '');
+table(['file', 'raw', 'gzip'], [...payload.map((p) => [p.f, bytes(p.raw), bytes(p.gz)]),
+  ['**first load**', bytes(sum('raw')), `**${bytes(totalGz)}**`]]);
+
+say('## Quality (thumbs-v1, `movie-genie evaluate`)', '');
+say(quality ? quality.replace(/^# .*\n/, '').trim() : 'metrics/evaluation.md is missing: run `movie-genie evaluate`.', '');
+
+fs.writeFileSync('bench/RESULTS.md', `${lines.join('\n').trim()}\n`);
+console.log(`report: bench/RESULTS.md (${criterion.size} criterion figures, ${browser.length} browser results)`);
