@@ -45,6 +45,7 @@ async function pageRun(name, bytes, updates, gpu) {
     again.push(performance.now() - t);
   }
   const s = g.stats();
+  handoverRun(name, g, popular[0].movieId);
   console.log(`MEASURE page catalog=${name} movies=${s.catalog} backend=${s.backend.kind} ` +
     `adapter=${s.backend.adapter} load_ms=${f1(s.loadMs)} load_to_first_recs_ms=${f1(first)} ` +
     `updates=${updates} ratings_at_end=${s.ratings} update_median_ms=${f1(pct(times, 0.5))} ` +
@@ -73,6 +74,19 @@ function jsTopK(table, dim, q, k) {
     if (best.length === k) floor = best[k - 1][0];
   }
   return best.map(([, r]) => r);
+}
+
+/** What handing results to JS costs: calls that return plain objects, no model work. */
+function handoverRun(name, g, movieId) {
+  const samples = 10;
+  const fields = [
+    `similar20_ms=${f3(time(() => g.similar(movieId, K), samples))}`,
+    `search20_ms=${f3(time(() => g.search('', K), samples))}`,
+    `ratings_ms=${f3(time(() => g.ratings(), samples))}`,
+    `stats_ms=${f3(time(() => g.stats(), samples))}`,
+    `backend_ms=${f3(time(() => g.backend(), samples))}`,
+  ];
+  console.log(`MEASURE handover catalog=${name} ratings=${g.stats().ratings} ${fields.join(' ')}`);
 }
 
 /** Median time per call of `fn` over `samples` samples, after a warm-up. Each sample repeats
