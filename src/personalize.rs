@@ -4,8 +4,8 @@
 //! run exactly this code; only the device differs.
 
 use burn::config::Config;
-use burn::tensor::activation::{log_sigmoid, log_softmax, relu};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::activation::{log_sigmoid, relu};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -215,8 +215,6 @@ impl FrozenUserTower {
         let candidates = Tensor::<2>::from_data(TensorData::new(vectors, [c, d]), &self.device);
         let bias = Tensor::<1>::from_data(TensorData::new(bias, [c]), &self.device).reshape([1, c]);
         let (p, n_down) = (positives.len(), downs.len());
-        // Each positive competes against every non-positive candidate: logits [p, 1 + rest].
-        let pos_labels = Tensor::<1, Int>::zeros([p.max(1)], &self.device);
         let pos_weights = Tensor::<1>::from_data(
             TensorData::new(positives.iter().map(|(_, w)| *w).collect::<Vec<_>>(), [p]),
             &self.device,
@@ -237,12 +235,15 @@ impl FrozenUserTower {
                 .powi_scalar(2)
                 .sum()
                 .mul_scalar(config.prior_weight);
-            if p > 0 {
-                let pos_logits = logits.clone().slice([0..1, 0..p]).reshape([p, 1]);
-                let rest = logits.clone().slice([0..1, p..c]).expand([p, c - p]);
-                let per = log_softmax(Tensor::cat(vec![pos_logits, rest], 1), 1)
-                    .gather(1, pos_labels.clone().reshape([p, 1]))
-                    .reshape([p]);
+            if p > 0 && c > p {
+                // Each positive competes against every non-positive candidate: its log-softmax
+                // over [pos_i, rest] is log σ(pos_i − logsumexp(rest)), so `rest` is reduced once
+                // instead of once per positive.
+                let pos_logits = logits.clone().slice([0..1, 0..p]);
+                let rest = logits.clone().slice([0..1, p..c]);
+                let top = rest.clone().max_dim(1).detach(); // [1, 1]
+                let lse = (rest - top.clone()).exp().sum_dim(1).log() + top;
+                let per = log_sigmoid(pos_logits - lse).reshape([p]);
                 loss = loss + (per * pos_weights.clone()).sum().neg() / pos_weights.clone().sum();
             }
             if n_down > 0 {
@@ -361,6 +362,26 @@ mod tests {
         assert!(cosine(&user, items.row(3)) < cosine(&prior, items.row(3)));
         // The unrated item that shares the liked direction now beats the unrelated one.
         assert!(cosine(&user, items.row(1)) > cosine(&user, items.row(2)));
+    }
+
+    #[test]
+    fn the_first_loss_is_the_weighted_log_softmax_of_each_positive_against_the_rest() {
+        let (tower, items) = fixture();
+        // Every unrated item is a negative (a full softmax), and no prior pull at the start.
+        let config = PersonalizeConfig::new().with_sampled_negatives(100);
+        let rated = [(ItemIndex(0), Thumbs::Up), (ItemIndex(2), Thumbs::DoubleUp)];
+        let (_, losses) = tower.personalize_traced(&items, &rated, &config).unwrap();
+        // The tower is the identity, so the user is the normalised prior: all 0.5.
+        let logit = |row: usize| items.row(row).iter().map(|v| 0.5 * v).sum::<f32>() / 0.1;
+        let rest = [logit(1), logit(3)];
+        let log_softmax_first =
+            |pos: f32| pos - (pos.exp() + rest.iter().map(|r| r.exp()).sum::<f32>()).ln();
+        let expected = -(log_softmax_first(logit(0)) + 2.0 * log_softmax_first(logit(2))) / 3.0;
+        assert!(
+            (losses[0] - expected).abs() < 1e-4,
+            "{} vs {expected}",
+            losses[0]
+        );
     }
 
     #[test]
