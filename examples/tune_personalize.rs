@@ -40,21 +40,26 @@ fn main() -> anyhow::Result<()> {
     let ease = Ease::fit(&kept, EaseConfig::default())?;
     let ease = evaluate_visitors(&ease, &valid, n, 20)?;
     println!("EASE ndcg@20 {:.4}", ease.ndcg);
-    for steps in [20usize, 40, 80] {
-        for prior_weight in [1.0, 3.0, 10.0, 30.0] {
-            for sampled_negatives in [256usize, 1024, 1_000_000] {
-                let mut p = config.personalize.clone();
-                p.steps = steps;
-                p.prior_weight = prior_weight;
-                p.downvote_weight = 0.0;
-                p.sampled_negatives = sampled_negatives;
-                let scorer =
-                    TwoTowerVisitor::new(&trained.model, trained.items.clone(), p, &device);
-                let m = evaluate_visitors(&scorer, &valid, n, 20)?;
-                println!(
-                    "steps {steps:>3} prior {prior_weight:<5} negatives {sampled_negatives:<4} ndcg@20 {:.4} recall@20 {:.4}",
-                    m.ndcg, m.recall
-                );
+    // Fewer steps make each browser update cheaper (the cost is per step, not per rating), so
+    // the step count is searched together with the learning rate that can make up for it.
+    for steps in [10usize, 20, 40] {
+        for learning_rate in [0.05, 0.1, 0.2] {
+            for prior_weight in [3.0, 10.0] {
+                for sampled_negatives in [256usize, 1024] {
+                    let mut p = config.personalize.clone();
+                    p.steps = steps;
+                    p.learning_rate = learning_rate;
+                    p.prior_weight = prior_weight;
+                    p.downvote_weight = 0.0;
+                    p.sampled_negatives = sampled_negatives;
+                    let scorer =
+                        TwoTowerVisitor::new(&trained.model, trained.items.clone(), p, &device);
+                    let m = evaluate_visitors(&scorer, &valid, n, 20)?;
+                    println!(
+                        "steps {steps:>3} lr {learning_rate:<4} prior {prior_weight:<4} negatives {sampled_negatives:<4} ndcg@20 {:.4} recall@20 {:.4}",
+                        m.ndcg, m.recall
+                    );
+                }
             }
         }
     }
