@@ -15,8 +15,8 @@ use crate::model::l2_normalize;
 /// How a visitor's vector is fitted.
 #[derive(Config, Debug)]
 pub struct PersonalizeConfig {
-    /// Optimiser steps (Adam on the input vector).
-    #[config(default = 40)]
+    /// Optimiser steps (Adam on the input vector); the browser's update time is per step.
+    #[config(default = 20)]
     pub steps: usize,
     /// Adam learning rate.
     #[config(default = 0.05)]

@@ -845,7 +845,7 @@ impl SyntheticSpec {
             d_in: 32,
             hidden: 64,
             output_dim: 64,
-            steps: 40,
+            steps: 20,
             sampled_negatives: 1024,
         }
     }
@@ -989,7 +989,7 @@ mod tests {
         r.rate(MovieId(1), Thumbs::Up).unwrap();
         assert_eq!(block_on(r.recommend(20)).unwrap().len(), 20);
         assert_eq!(r.last_vector().unwrap().len(), spec.output_dim);
-        assert_eq!(r.stats().steps, 40);
+        assert_eq!(r.stats().steps, spec.steps);
     }
 
     #[test]
