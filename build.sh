@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the static site: dist/ = www/ + pkg/ (the wasm module and its JS glue) + the bundle.
+# Builds the static site: dist/ = www/ + pkg/ (the wasm modules, CPU-only and WebGPU, and their
+# JS glue) + the bundle.
 # Serve dist/ with any static server; nothing else is fetched at run time.
-#   MOVIE_GENIE_PROFILE  cargo profile (default release: LTO; measured cold 11 min here, 8 of
-#                        them cargo, up to ~47 min on a busy 2-core machine; wasm-dev shares the
-#                        browser tests' build, for trying the page)
+#   MOVIE_GENIE_PROFILE  cargo profile (default release: LTO; measured cold 11 min here for the
+#                        WebGPU module, 8 of them cargo, up to ~47 min on a busy 2-core machine,
+#                        then 6 min for the CPU module; wasm-dev shares the browser tests' build,
+#                        for trying the page)
 #   WASM_OPT_LEVEL       wasm-opt level (default -O3; -Oz gave 14% fewer raw bytes but only 1%
 #                        fewer gzip bytes on this module, so speed wins)
 #   CARGO_TARGET_DIR     default $HOME/.cache/movie-genie/target
@@ -26,21 +28,29 @@ ensure_wasm_target
 ensure_wasm_bindgen
 ensure_wasm_opt
 
-RUSTFLAGS="$WASM_RUSTFLAGS" cargo build --lib --target wasm32-unknown-unknown --profile "$profile"
 case "$profile" in
     dev) profile_dir=debug ;;
     *) profile_dir="$profile" ;;
 esac
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile_dir/movie_genie.wasm"
 
+# One module per flavour under pkg/<flavour>/: `cpu` (ndarray only) and `webgpu` (burn-wgpu
+# too). genie-host.js loads the WebGPU one only where the browser offers an adapter.
+build_flavour() {
+    local flavour="$1"
+    shift
+    RUSTFLAGS="$WASM_RUSTFLAGS" cargo build --lib --target wasm32-unknown-unknown --profile "$profile" "$@"
+    wasm-bindgen --target web --out-dir "pkg/$flavour" "$wasm"
+    # The features rustc enables for wasm32 by default, plus simd128 (WASM_RUSTFLAGS).
+    wasm-opt "$opt_level" \
+        --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        "pkg/$flavour/movie_genie_bg.wasm" -o "pkg/$flavour/movie_genie_bg.opt.wasm"
+    mv "pkg/$flavour/movie_genie_bg.opt.wasm" "pkg/$flavour/movie_genie_bg.wasm"
+}
 rm -rf pkg
-wasm-bindgen --target web --out-dir pkg "$wasm"
-# The features rustc enables for wasm32 by default, plus simd128 (WASM_RUSTFLAGS).
-wasm-opt "$opt_level" \
-    --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    pkg/movie_genie_bg.wasm -o pkg/movie_genie_bg.opt.wasm
-mv pkg/movie_genie_bg.opt.wasm pkg/movie_genie_bg.wasm
+build_flavour cpu
+build_flavour webgpu --features webgpu
 
 rm -rf dist
 mkdir -p dist
@@ -53,5 +63,8 @@ fi
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 echo "build.sh: profile $profile, wasm-opt $opt_level"
-echo "build.sh: wasm $(size pkg/movie_genie_bg.wasm) bytes raw, $(gz pkg/movie_genie_bg.wasm) gzip; glue $(size pkg/movie_genie.js) bytes"
+for flavour in cpu webgpu; do
+    m="pkg/$flavour/movie_genie_bg.wasm"
+    echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"
+done
 echo "build.sh: dist/ ready in $(( $(date +%s) - started )) s"

@@ -11,9 +11,11 @@ ensure_wasm_target
 ensure_wasm_bindgen
 ensure_chromium
 
-features=()
+# The WebGPU module's build: it holds both paths (WebGPU, and the CPU it falls back to). The
+# CPU-only module is what the e2e tests load in a browser without WebGPU.
+features=(--features webgpu)
 if [ -f www/assets/movie-genie.bundle ]; then
-    features=(--features real-bundle)
+    features=(--features webgpu,real-bundle)
 else
     echo "test-web.sh: www/assets/movie-genie.bundle is absent: testing the synthetic bundle only"
 fi

@@ -11,6 +11,25 @@ use std::collections::BinaryHeap;
 use crate::bundle::quantize::{Int8Table, ItemTable, MAX_DIM, PQ_CENTROIDS, PqTable};
 use crate::data::ItemIndex;
 
+/// `rows` seeded random vectors of unit length, row-major: synthetic tables for the benchmarks.
+///
+/// # Shapes
+/// `[rows, dim]`.
+pub fn seeded_unit_rows(rows: usize, dim: usize, seed: u64) -> Vec<f32> {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut v: Vec<f32> = (0..rows * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    for row in v.chunks_mut(dim.max(1)) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        row.iter_mut()
+            .for_each(|x| *x /= norm.max(f32::MIN_POSITIVE));
+    }
+    v
+}
+
 /// Rows scored per block before their scores go through the heap.
 const BLOCK: usize = 256;
 

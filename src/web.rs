@@ -1,6 +1,10 @@
 //! The browser API, the only wasm-bindgen file: one `Genie` class built from the bundle's bytes.
 //! It picks the device (WebGPU when the page prefers it and `navigator.gpu` gives an adapter,
 //! else ndarray on the CPU), keeps the visitor's ratings and hands plain objects to JS.
+//!
+//! build.sh builds this crate twice: with the `webgpu` feature (burn-wgpu, whose shader
+//! compiler is ~2/3 of the module) and without it (the CPU module, a fraction of the download).
+//! `www/genie-host.js` loads the WebGPU module only where the browser offers an adapter.
 //! Everything else is `recommender`, which is tested natively.
 //!
 //! Ratings persist one of two ways. `Genie.create` keeps them in localStorage itself (gloo).
@@ -20,13 +24,11 @@ use wasm_bindgen_futures::JsFuture;
 use crate::bundle::Bundle;
 use crate::bundle::{Int8Table, ItemTable};
 use crate::data::Thumbs;
-use crate::rank::TopK;
+use crate::rank::{TopK, seeded_unit_rows};
 use crate::recommender::{
     RATINGS_STORAGE_KEY, Recommender, Stats, SyntheticSpec, count_from_f64, decode_ratings,
     encode_ratings, movie_id_from_f64, synthetic_bundle,
 };
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 
 /// Most results one call returns (`k`, `limit`).
 const MAX_RESULTS: usize = 1000;
@@ -66,6 +68,7 @@ pub struct Genie {
     load_ms: f64,
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     /// The WebGPU device: burn's runtime initialises once per page, so later genies reuse it.
     static GPU: RefCell<Option<(Device, Option<String>)>> = const { RefCell::new(None) };
@@ -280,6 +283,7 @@ pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
     if !prefer_gpu {
         return fallback(None);
     }
+    #[cfg(feature = "webgpu")]
     if let Some((device, adapter)) = GPU.with_borrow(Clone::clone) {
         return (device, webgpu_info(adapter));
     }
@@ -288,6 +292,14 @@ pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
         Ok(None) => return fallback(Some("the browser offers no WebGPU adapter".into())),
         Err(e) => return fallback(Some(format!("asking for a WebGPU adapter failed: {e}"))),
     };
+    #[cfg(not(feature = "webgpu"))]
+    {
+        let _ = adapter;
+        fallback(Some(
+            "this is the CPU-only module (the WebGPU one did not load)".into(),
+        ))
+    }
+    #[cfg(feature = "webgpu")]
     match Device::wgpu_options().init_async().await {
         Ok(device) => {
             GPU.set(Some((device.clone(), adapter.clone())));
@@ -297,6 +309,7 @@ pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
     }
 }
 
+#[cfg(feature = "webgpu")]
 fn webgpu_info(adapter: Option<String>) -> BackendInfo {
     BackendInfo {
         kind: "webgpu",
@@ -367,19 +380,7 @@ impl RankBench {
     pub fn new(rows: f64, dim: f64, seed: f64) -> Result<RankBench, JsError> {
         let rows = count_from_f64("rows", rows, 10_000_000)?;
         let dim = count_from_f64("dim", dim, 4096)?;
-        let mut rng = StdRng::seed_from_u64(seed as u64);
-        let mut floats: Vec<f32> = (0..rows * dim)
-            .map(|_| rng.random::<f32>() * 2.0 - 1.0)
-            .collect();
-        for row in floats.chunks_mut(dim) {
-            let norm = row
-                .iter()
-                .map(|x| x * x)
-                .sum::<f32>()
-                .sqrt()
-                .max(f32::MIN_POSITIVE);
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
+        let floats = seeded_unit_rows(rows, dim, seed as u64);
         let table = Int8Table::quantize(&floats, dim)?;
         Ok(RankBench {
             index: TopK::by_row(ItemTable::Int8(table)),

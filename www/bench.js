@@ -2,10 +2,11 @@
 // as MEASURE lines on the console, never judged here. Runs on the page's own thread so the
 // figures are compute, not messaging. Parameters:
 //   bench=N     rate → top-20 updates per catalog (default 50)
-//   gpu=0|1     WebGPU when the browser has it (default 1), else the CPU
+//   gpu=0|1     the WebGPU module when the browser has an adapter (default 1), else the CPU one,
+//               as the page chooses
 //   large=ROWS  also a synthetic catalog of ROWS movies (the shipped model's shape)
 //   rank=0      skip the ranking kernel comparison
-import init, { Genie, RankBench, syntheticBundle } from './pkg/movie_genie.js';
+import { loadModule } from './genie-host.js';
 
 const K = 20;
 const DIM = 65; // the shipped table: 64-d vectors + the item bias column
@@ -18,7 +19,7 @@ const f1 = (v) => v.toFixed(1);
 const f3 = (v) => v.toFixed(3);
 
 /** Load → first top-20, then `updates` rate → top-20 on a fresh visitor. */
-async function pageRun(name, bytes, updates, gpu) {
+async function pageRun({ Genie, flavour }, name, bytes, updates, gpu) {
   const started = performance.now();
   const g = await Genie.create(bytes, gpu, 'movie-genie/bench');
   g.clearRatings();
@@ -46,7 +47,7 @@ async function pageRun(name, bytes, updates, gpu) {
   }
   const s = g.stats();
   handoverRun(name, g, popular[0].movieId);
-  console.log(`MEASURE page catalog=${name} movies=${s.catalog} backend=${s.backend.kind} ` +
+  console.log(`MEASURE page catalog=${name} module=${flavour} movies=${s.catalog} backend=${s.backend.kind} ` +
     `adapter=${s.backend.adapter} load_ms=${f1(s.loadMs)} load_to_first_recs_ms=${f1(first)} ` +
     `updates=${updates} ratings_at_end=${s.ratings} update_median_ms=${f1(pct(times, 0.5))} ` +
     `update_p95_ms=${f1(pct(times, 0.95))} finetune_median_ms=${f1(pct(tune, 0.5))} ` +
@@ -108,7 +109,7 @@ function time(fn, samples) {
 }
 
 /** Top-20 over `rows` seeded rows: the wasm int8 kernel beside the plain JS f32 loop. */
-function rankRun(rows) {
+function rankRun({ RankBench }, rows) {
   const bench = new RankBench(rows, DIM, rows);
   const floats = new Float32Array(bench.floats());
   const queries = Array.from({ length: 8 }, (_, i) => floats.slice(i * 7 * DIM, (i * 7 + 1) * DIM));
@@ -130,20 +131,20 @@ function rankRun(rows) {
 }
 
 export async function bench(bytes, params) {
-  await init();
-  const updates = Number(params.get('bench')) || 50;
   const gpu = params.get('gpu') !== '0';
-  await pageRun('shipped', bytes, updates, gpu);
+  const wasm = await loadModule(gpu);
+  const updates = Number(params.get('bench')) || 50;
+  await pageRun(wasm, 'shipped', bytes, updates, gpu);
   const large = Number(params.get('large') || 0);
   if (large > 0) {
     const t = performance.now();
-    const synthetic = syntheticBundle(large, 7);
+    const synthetic = wasm.syntheticBundle(large, 7);
     console.log(`MEASURE synthetic_bundle movies=${large} bytes=${synthetic.length} ` +
       `build_ms=${f1(performance.now() - t)}`);
-    await pageRun(`synthetic-${large}`, synthetic, updates, gpu);
+    await pageRun(wasm, `synthetic-${large}`, synthetic, updates, gpu);
   }
   if (params.get('rank') !== '0') {
-    for (const rows of [9_742, 100_000]) rankRun(rows);
+    for (const rows of [9_742, 100_000]) rankRun(wasm, rows);
   }
   console.log('MEASURE done');
 }

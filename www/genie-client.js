@@ -68,6 +68,11 @@ class GenieClient {
     return this.#transport.where;
   }
 
+  /** Starts fetching and compiling the wasm module for this browser (see genie-host.js). */
+  prepare(preferGpu) {
+    this.#transport.call('prepare', [preferGpu]).catch(() => {}); // `create` reports failures
+  }
+
   async create(bytes, preferGpu) {
     let saved = null;
     try {
@@ -116,11 +121,12 @@ class GenieClient {
 /**
  * Loads the model from the bytes `download` resolves to, and the saved ratings. In a module
  * Worker unless `inPage`; when the Worker itself cannot run (not when the model is bad), starts
- * over in the page. The wasm module compiles while the bundle downloads.
+ * over in the page. The wasm module (CPU or WebGPU) compiles while the bundle downloads.
  */
 export async function startGenie(download, { preferGpu = true, inPage = false, storageKey = STORAGE_KEY } = {}) {
   if (!inPage && typeof Worker === 'function') {
     const client = new GenieClient(workerTransport(), storageKey);
+    client.prepare(preferGpu);
     const bytes = await download;
     try {
       await client.create(bytes, preferGpu);
@@ -131,6 +137,7 @@ export async function startGenie(download, { preferGpu = true, inPage = false, s
     }
   }
   const client = new GenieClient(await inPageTransport(), storageKey);
+  client.prepare(preferGpu);
   await client.create(await download, preferGpu);
   return client;
 }

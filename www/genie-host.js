@@ -2,25 +2,59 @@
 // a call and resolves to `{value}`, plus `{ratings, saved}` after a change (the new list and the
 // text the page stores) and `{stats}` after an update. `worker.js` serves it from a module
 // Worker; the page runs it in place where a Worker cannot start (genie-client.js).
-import init, { Genie } from './pkg/movie_genie.js';
 
 /** Calls that change the ratings: their replies carry what the page must store. */
 const CHANGES = new Set(['rate', 'unrate', 'clearRatings']);
 const CALLS = new Set([...CHANGES, 'recommend', 'search', 'similar', 'ratings', 'stats', 'backend']);
 
+/** Whether this context's browser offers a WebGPU adapter. */
+export async function hasWebgpuAdapter() {
+  try {
+    return Boolean(await globalThis.navigator?.gpu?.requestAdapter());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The wasm module for this browser, fetched, compiled and started: `pkg/webgpu/` (burn-wgpu,
+ * ~3× the download) only when the page prefers WebGPU and an adapter exists, else `pkg/cpu/`.
+ * A WebGPU module that cannot load falls back to the CPU one.
+ */
+export async function loadModule(preferGpu) {
+  const load = async (flavour) => {
+    const glue = await import(`./pkg/${flavour}/movie_genie.js`);
+    await glue.default();
+    return { ...glue, flavour, readyAt: performance.timeOrigin + performance.now() };
+  };
+  if (preferGpu && await hasWebgpuAdapter()) {
+    try {
+      return await load('webgpu');
+    } catch (e) {
+      console.warn(`movie-genie: the WebGPU module did not load (${e?.message ?? e}); using the CPU one`);
+    }
+  }
+  return load('cpu');
+}
+
 export function createHost() {
-  // Fetch and compile the module at once, while the page downloads the bundle.
-  const wasm = init().then(() => performance.timeOrigin + performance.now());
+  let module = null;
+  // `prepare` starts fetching and compiling the module while the page downloads the bundle.
+  const prepare = (preferGpu) => (module ??= loadModule(preferGpu));
   let genie = null;
   return async function handle(method, args) {
+    if (method === 'prepare') {
+      prepare(args[0]).catch(() => {}); // `create` reports the failure
+      return { value: null };
+    }
     if (method === 'create') {
       const [bytes, preferGpu, saved] = args;
-      const wasmReadyAt = await wasm;
+      const { Genie, readyAt } = await prepare(preferGpu);
       genie?.free();
       genie = null;
       genie = await Genie.detached(bytes, preferGpu, saved);
       return {
-        value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt },
+        value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt: readyAt },
         ratings: genie.ratings(),
         stats: genie.stats(),
       };

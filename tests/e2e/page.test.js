@@ -137,9 +137,16 @@ async function rateFiveCountingLongTasks(page) {
   return page.evaluate(() => window.longTasks);
 }
 
+/** The wasm modules the server handed out since request number `since`. */
+const wasmServed = (since) => [...new Set(server.state.requests.slice(since).map((r) => r.url)
+  .filter((url) => url.endsWith('.wasm')).map((url) => url.replace(/^.*\/pkg\//, 'pkg/')))];
+
 test('the model runs in a module Worker, off the page\'s thread', LIMIT, async () => {
+  const since = server.state.requests.length;
   const { context, page } = await visit();
   try {
+    // No WebGPU adapter here: only the CPU module is downloaded, never the ~3× larger WebGPU one.
+    assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm']);
     const workers = page.workers().map((w) => new URL(w.url()).pathname);
     assert.ok(workers.includes(`${SUB}worker.js`), `a Worker runs worker.js (workers: ${workers})`);
     assert.match(await page.textContent('#engine'), /in a background Worker/);
@@ -156,9 +163,11 @@ test('WebGPU works inside the Worker (SwiftShader here, with --enable-unsafe-web
   const gpu = await launchChromium({ webgpu: true });
   const { context, page } = await newPage(gpu.browser);
   try {
+    const since = server.state.requests.length;
     await page.goto(server.url(SUB));
     await waitReady(page);
     assert.match(await page.textContent('#engine'), /Engine: WebGPU.*, in a background Worker/);
+    assert.deepEqual(wasmServed(since), ['pkg/webgpu/movie_genie_bg.wasm'], 'only the WebGPU module');
     const id = await rateCard(page, 'pick', 0, 2);
     assert.ok(!(await ids(page, 'recs')).includes(id), 'the rated movie is not recommended');
     assert.match(await page.textContent('#recs'), /Because you liked/);
