@@ -10,6 +10,7 @@ use burn::tensor::{Device, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use movie_genie::data::{ItemIndex, Thumbs};
 use movie_genie::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
+use movie_genie::rank::seeded_unit_rows;
 use movie_genie::train::score_all;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -43,13 +44,8 @@ fn setup() -> (FrozenUserTower, ItemVectors) {
         0.1,
         &device,
     );
-    let mut vectors = random(&mut rng, ITEMS * DIM, 1.0);
-    for row in vectors.chunks_mut(DIM) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        row.iter_mut().for_each(|x| *x /= norm);
-    }
     let items = ItemVectors {
-        vectors,
+        vectors: seeded_unit_rows(ITEMS, DIM, 2),
         bias: random(&mut rng, ITEMS, 1.0),
         dim: DIM,
     };

@@ -7,29 +7,11 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use movie_genie::bundle::{Int8Table, ItemTable, PqConfig, PqTable};
-use movie_genie::rank::TopK;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use movie_genie::rank::{TopK, seeded_unit_rows};
 
 const DIM: usize = 64;
 const K: usize = 20;
 const SIZES: [usize; 3] = [9_742, 100_000, 1_000_000];
-
-/// Seeded unit vectors.
-///
-/// # Shapes
-/// `[n, DIM]`.
-fn unit_vectors(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut v: Vec<f32> = (0..n * DIM)
-        .map(|_| rng.random_range(-1.0f32..1.0))
-        .collect();
-    for row in v.chunks_mut(DIM) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        row.iter_mut().for_each(|x| *x /= norm);
-    }
-    v
-}
 
 /// The naive alternative: every f32 score, then a full sort.
 ///
@@ -47,10 +29,10 @@ fn naive_top_k(table: &[f32], q: &[f32], k: usize) -> Vec<(u32, f32)> {
 }
 
 fn rank(c: &mut Criterion) {
-    let q = unit_vectors(1, 7);
+    let q = seeded_unit_rows(1, DIM, 7);
     let mut group = c.benchmark_group("top20");
     for rows in SIZES {
-        let floats = unit_vectors(rows, rows as u64);
+        let floats = seeded_unit_rows(rows, DIM, rows as u64);
         let int8 = ItemTable::Int8(Int8Table::quantize(&floats, DIM).expect("finite table"));
         let pq_config = PqConfig {
             m: 16,
