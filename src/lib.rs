@@ -22,3 +22,9 @@ pub mod serve;
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+/// Every native binary (the CLI, tests, benches) allocates through mimalloc: training allocates
+/// and frees tensors of megabytes each batch, which glibc hands back to the OS and faults in again.
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
