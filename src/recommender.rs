@@ -90,18 +90,6 @@ pub struct Recommendation {
     pub because_movie_id: Option<MovieId>,
 }
 
-/// One title-search hit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchHit {
-    pub movie_id: MovieId,
-    pub title: String,
-    pub year: Option<i32>,
-    pub genres: Vec<String>,
-    pub tmdb_id: Option<u32>,
-    pub popularity: f32,
-}
-
 /// One of the visitor's ratings with the movie's title.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -524,23 +512,13 @@ impl Recommender {
 
     /// Up to `limit` movies whose title contains `text` (ignoring case and accents), most
     /// popular first.
-    pub fn search(&self, text: &str, limit: usize) -> Vec<SearchHit> {
+    pub fn search(&self, text: &str, limit: usize) -> Vec<&CatalogEntry> {
         let needle = fold(text.trim());
         self.by_popularity
             .iter()
             .filter(|&&row| self.folded_titles[row].contains(&needle))
             .take(limit)
-            .map(|&row| {
-                let e = &self.catalog[row];
-                SearchHit {
-                    movie_id: e.movie_id,
-                    title: e.title.clone(),
-                    year: e.year,
-                    genres: e.genres.clone(),
-                    tmdb_id: e.tmdb_id,
-                    popularity: e.popularity,
-                }
-            })
+            .map(|&row| &self.catalog[row])
             .collect()
     }
 

@@ -56,8 +56,9 @@ pub struct NamedTensor {
     pub data: Vec<f32>,
 }
 
-/// One movie as the page shows and searches it.
-#[derive(Debug, Clone, PartialEq)]
+/// One movie as the page shows and searches it (search hits are these, as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CatalogEntry {
     pub movie_id: MovieId,
     /// Title without the trailing " (YYYY)".
