@@ -16,7 +16,7 @@ use crate::model::l2_normalize;
 #[derive(Config, Debug)]
 pub struct PersonalizeConfig {
     /// Optimiser steps (Adam on the input vector); the browser's update time is per step.
-    #[config(default = 20)]
+    #[config(default = 40)]
     pub steps: usize,
     /// Adam learning rate.
     #[config(default = 0.05)]

@@ -823,7 +823,7 @@ impl SyntheticSpec {
             d_in: 32,
             hidden: 64,
             output_dim: 64,
-            steps: 20,
+            steps: 40,
             sampled_negatives: 1024,
         }
     }
