@@ -213,7 +213,6 @@ function update() {
   dirty = true;
   changedAt ??= performance.now();
   updating ??= (async () => {
-    $('recs').setAttribute('aria-busy', 'true');
     try {
       while (dirty) {
         dirty = false;
@@ -229,10 +228,16 @@ function update() {
     } finally {
       changedAt = null;
       updating = null;
-      $('recs').setAttribute('aria-busy', 'false');
+      syncBusy();
     }
   })();
+  syncBusy();
   return updating;
+}
+
+/** The recommendations are busy from a change until the update after it has drawn. */
+function syncBusy() {
+  $('recs').setAttribute('aria-busy', String(changesInFlight > 0 || updating !== null));
 }
 
 /** Sends one change; the thumb shows pressed at once, and the Genie's answer confirms it. */
@@ -240,28 +245,26 @@ async function setThumbs(movieId, thumbs) {
   if (thumbs == null) rated.delete(movieId);
   else rated.set(movieId, thumbs);
   syncPressed();
-  $('recs').setAttribute('aria-busy', 'true'); // an update follows the answer
   changesInFlight++;
-  let sent = false;
+  syncBusy();
   try {
     if (thumbs == null) await genie.unrate(movieId);
     else await genie.rate(movieId, thumbs);
-    sent = true;
   } finally {
-    if (--changesInFlight === 0) {
-      syncRatings();
-      if (!sent && !updating) $('recs').setAttribute('aria-busy', 'false');
-    }
+    if (--changesInFlight === 0) syncRatings();
+    syncBusy();
   }
   return update();
 }
 
 /** Waits for a bulk change (import, wipe), marked busy meanwhile, then shows its result. */
 async function changing(done) {
-  $('recs').setAttribute('aria-busy', 'true');
+  changesInFlight++;
+  syncBusy();
   try {
     return await done;
   } finally {
+    changesInFlight--;
     syncRatings();
     await update();
   }
