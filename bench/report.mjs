@@ -31,6 +31,7 @@ const torch1 = json(path.join(outDir, 'torch-1.json'));
 const torchAll = json(path.join(outDir, 'torch-all.json'));
 const machine = read(path.join(outDir, 'machine.txt')) ?? 'not recorded';
 const quality = read('metrics/evaluation.md');
+const trainProfile = read(path.join(outDir, 'train-profile.txt'));
 
 // ---- formatting ----------------------------------------------------------------------------
 
@@ -109,20 +110,18 @@ table(['target', 'measured', 'verdict'], [
     verdict(burnEpoch && torchBest ? burnEpoch <= torchBest.torch_epoch_s : null)],
 ]);
 
-// Where the time goes, for the targets missed: from the figures above, not from guesses.
+// Where the time goes: from the figures above and the profile, not from guesses.
 const big = largeName && cpuPage(largeName);
 if (big) {
-  const handoff = big.unchanged_recommend_median_ms - big.rank_median_ms;
+  const rest = big.update_median_ms - big.finetune_median_ms - big.rank_median_ms;
   say('Where the time goes (CPU path, ' + largeName + '): an update is fine-tuning ' +
-    `${ms(big.finetune_median_ms)} + ranking ${ms(big.rank_median_ms)} + ~${ms(handoff)} that remain when ` +
-    `nothing is fine-tuned and ranking is done (the same call with unchanged ratings takes ` +
-    `${ms(big.unchanged_recommend_median_ms)}): turning the 20 results into JS objects. So the ranking ` +
-    'kernel is not the bottleneck at 100k; fine-tuning (40 burn autodiff steps) and the hand-over are.', '');
+    `${ms(big.finetune_median_ms)} + ranking ${ms(big.rank_median_ms)} + ${ms(rest)} for the rest (reasons, ` +
+    `handing 20 results to JS; the same call with unchanged ratings takes ${ms(big.unchanged_recommend_median_ms)}).`, '');
 }
 if (burnEpoch && torchBest) {
-  say(`Training: burn's epoch is ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's best here; the ` +
-    'model is small (64-wide layers, batches of 512); where burn spends the difference (graph ' +
-    'overhead or ndarray kernels) is not profiled by this run.', '');
+  say(`Training: burn's epoch is ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's best here. ` +
+    (trainProfile ? 'Where burn spends it, by `perf` over the same bench (self time per symbol, top 15):' : 'No profile in this run (`perf` not found).'), '');
+  if (trainProfile) say('```', trainProfile.trim(), '```', '');
 }
 
 say('## Native kernels (criterion, `cargo bench`, profile `bench`)', '');
@@ -138,7 +137,7 @@ else {
   }
   table(['ranking', 'int8 table (shipped)', 'PQ m=16', 'naive: f32 + full sort', 'naive / int8'], rows);
   const prows = [5, 10, 20].map((k) => [`${k} ratings`, fmtTime(c(`personalize/fine-tune + score all/${k}`))]);
-  say('Visitor fine-tuning (40 Adam steps, 1,024 sampled negatives) + scoring 9,301 movies; the naive ' +
+  say('Visitor fine-tuning (the shipped settings: 40 Adam steps, 1,024 sampled negatives) + scoring 9,301 movies; the naive ' +
     `alternative (no fine-tuning, the prior vector's scores) takes ${fmtTime(c('personalize/naive: prior only, score all'))}.`, '');
   table(['personalise', 'median'], prows);
 }
@@ -173,6 +172,13 @@ else {
       `${r.backend}${r.adapter && r.adapter !== 'null' ? ` (${r.adapter})` : ''}`, ms(r.load_ms), ms(r.load_to_first_recs_ms), r.updates,
       ms(r.update_median_ms), ms(r.update_p95_ms), ms(r.finetune_median_ms), ms(r.finetune_p95_ms), ms(r.rank_median_ms),
       ms(r.unchanged_recommend_median_ms)]));
+  const handover = browser.filter((r) => r.kind === 'handover');
+  if (handover.length) {
+    say('Handing results to JS, per call (no model work; each result is one `JSON.parse` of the Rust value ' +
+      'as JSON text, which replaced serde-wasm-bindgen\'s per-field object building at ~0.1 ms a field):', '');
+    table(['catalog', 'backend', 'similar, 20', 'search, 20', 'ratings', 'stats', 'backend()'],
+      handover.map((r) => [r.catalog, r.backend_run, ms(r.similar20_ms), ms(r.search20_ms), ms(r.ratings_ms), ms(r.stats_ms), ms(r.backend_ms)]));
+  }
   const ranks = browser.filter((r) => r.kind === 'rank');
   if (ranks.length) {
     say('Ranking alone: top-20 by the wasm int8 kernel (simd128) beside a plain JavaScript loop over a ' +

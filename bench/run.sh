@@ -3,7 +3,8 @@
 # never judged by a test. Parts, each skippable with BENCH_SKIP=native,browser,torch:
 #   native   cargo bench: ranking (9.7k/100k/1M rows, int8 and PQ beside f32 + sort),
 #            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch
-#            (needs `movie-genie prepare`'s data/processed; run first if missing)
+#            (needs `movie-genie prepare`'s data/processed; run first if missing), and where
+#            that epoch's time goes (`perf`, when the machine has it)
 #   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise), then bench/browser.mjs
 #            in Debian's Chromium: cold page, rate → top-20 on the shipped and a 100k catalog,
 #            wasm ranking beside a JS Float32Array loop; CPU and WebGPU (SwiftShader without a GPU)
@@ -34,6 +35,14 @@ if ! skip native; then
     fi
     rm -rf "$CARGO_TARGET_DIR/criterion"
     cargo bench --bench rank --bench personalize --bench train -- --noplot 2>&1 | tee "$out/cargo-bench.log"
+    # Where an epoch goes: perf's self time per symbol over 15 s of the train bench, if perf runs.
+    rm -f "$out/train-profile.txt"
+    train_bin="$(cargo bench --bench train --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p')"
+    if command -v perf >/dev/null && [ -n "$train_bin" ] &&
+        perf record -F 299 -o "$out/train.perf" "$train_bin" --bench train --profile-time 15 >/dev/null 2>&1; then
+        perf report -i "$out/train.perf" --no-children --sort dso,sym 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -15 | cut -c1-150 > "$out/train-profile.txt"
+    fi
 fi
 
 if ! skip browser; then
