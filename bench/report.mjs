@@ -121,7 +121,7 @@ if (big) {
 if (burnEpoch && torchBest) {
   say(`Training: burn's epoch is ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's best here. ` +
     (trainProfile ? 'Where burn spends it, by `perf` over the same bench (self time per symbol, top 15):' : 'No profile in this run (`perf` not found).'), '');
-  if (trainProfile) say('```', trainProfile.trim(), '```', '');
+  if (trainProfile) say('```', trainProfile.trimEnd(), '```', '');
 }
 
 say('## Native kernels (criterion, `cargo bench`, profile `bench`)', '');

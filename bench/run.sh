@@ -40,8 +40,9 @@ if ! skip native; then
     train_bin="$(cargo bench --bench train --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p')"
     if command -v perf >/dev/null && [ -n "$train_bin" ] &&
         perf record -F 299 -o "$out/train.perf" "$train_bin" --bench train --profile-time 15 >/dev/null 2>&1; then
-        perf report -i "$out/train.perf" --no-children --sort dso,sym 2>/dev/null |
-            grep -v '^#' | grep -v '^$' | head -15 | cut -c1-150 > "$out/train-profile.txt"
+        # Whole report to a file first: `head` closing the pipe early would fail pipefail.
+        perf report -i "$out/train.perf" --no-children --sort dso,sym > "$out/train-perf.txt" 2>/dev/null
+        grep -v -e '^#' -e '^$' "$out/train-perf.txt" | cut -c1-150 | sed -n 1,15p > "$out/train-profile.txt"
     fi
 fi
 
