@@ -1,17 +1,20 @@
-//! Top-20 retrieval over synthetic (seeded) item tables of 9,742 (ml-latest-small), 100k and 1M
-//! rows × 64: the int8 and PQ kernels beside the naive alternative (all f32 scores, full sort).
+//! Top-20 retrieval over the shipped table (9,301 movies) and synthetic (seeded) item tables of
+//! 9,742 (ml-latest-small), 100k and 1M rows × 64: the int8 and PQ kernels beside the naive
+//! alternative (all f32 scores, full sort).
 //! Prints the bytes each table holds in memory before timing.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use movie_genie::bundle::{Int8Table, ItemTable, PqConfig, PqTable};
+use movie_genie::bundle::{Bundle, Int8Table, ItemTable, PqConfig, PqTable};
 use movie_genie::rank::{TopK, seeded_unit_rows};
 
 const DIM: usize = 64;
 const K: usize = 20;
 const SIZES: [usize; 3] = [9_742, 100_000, 1_000_000];
+/// The bundle the site ships (`movie-genie export`).
+const SHIPPED: &str = "www/assets/movie-genie.bundle";
 
 /// The naive alternative: every f32 score, then a full sort.
 ///
@@ -19,7 +22,7 @@ const SIZES: [usize; 3] = [9_742, 100_000, 1_000_000];
 /// `table`: `[rows, DIM]`; `q`: `[DIM]`.
 fn naive_top_k(table: &[f32], q: &[f32], k: usize) -> Vec<(u32, f32)> {
     let mut scored: Vec<(u32, f32)> = table
-        .chunks_exact(DIM)
+        .chunks_exact(q.len())
         .enumerate()
         .map(|(i, row)| (i as u32, row.iter().zip(q).map(|(a, b)| a * b).sum()))
         .collect();
@@ -31,6 +34,29 @@ fn naive_top_k(table: &[f32], q: &[f32], k: usize) -> Vec<(u32, f32)> {
 fn rank(c: &mut Criterion) {
     let q = seeded_unit_rows(1, DIM, 7);
     let mut group = c.benchmark_group("top20");
+    // The shipped table itself (int8 rows of 64-d vectors + the bias column), beside the same
+    // rows as f32, when the exporter has written the bundle.
+    match std::fs::read(SHIPPED) {
+        Ok(bytes) => {
+            let bundle = Bundle::from_bytes(&bytes).expect("the shipped bundle should load");
+            let floats = bundle.items.dequantize();
+            let dim = bundle.items.dim();
+            let q = seeded_unit_rows(1, dim, 7);
+            println!(
+                "shipped: {} × {dim}, int8 {} B in memory",
+                bundle.items.rows(),
+                bundle.items.heap_bytes()
+            );
+            let int8 = TopK::by_row(bundle.items);
+            group.bench_with_input(BenchmarkId::new("int8", "shipped"), &q, |b, q| {
+                b.iter(|| int8.query(black_box(q), K).expect("valid query"))
+            });
+            group.bench_with_input(BenchmarkId::new("f32-naive-sort", "shipped"), &q, |b, q| {
+                b.iter(|| naive_top_k(&floats, black_box(q), K))
+            });
+        }
+        Err(e) => eprintln!("rank bench: no shipped table ({SHIPPED}: {e})"),
+    }
     for rows in SIZES {
         let floats = seeded_unit_rows(rows, DIM, rows as u64);
         let int8 = ItemTable::Int8(Int8Table::quantize(&floats, DIM).expect("finite table"));
