@@ -8,7 +8,7 @@ const CHANGES = new Set(['rate', 'unrate', 'clearRatings']);
 const CALLS = new Set([...CHANGES, 'recommend', 'search', 'similar', 'ratings', 'stats', 'backend']);
 
 /** Whether this context's browser offers a WebGPU adapter. */
-export async function hasWebgpuAdapter() {
+async function hasWebgpuAdapter() {
   try {
     return Boolean(await globalThis.navigator?.gpu?.requestAdapter());
   } catch {
@@ -18,7 +18,7 @@ export async function hasWebgpuAdapter() {
 
 /**
  * The wasm module for this browser, fetched, compiled and started: `pkg/webgpu/` (burn-wgpu,
- * ~3× the download) only when the page prefers WebGPU and an adapter exists, else `pkg/cpu/`.
+ * ~6× the download) only when the page prefers WebGPU and an adapter exists, else `pkg/cpu/`.
  * A WebGPU module that cannot load falls back to the CPU one.
  */
 export async function loadModule(preferGpu) {

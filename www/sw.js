@@ -12,7 +12,9 @@ const FILES = [
   'assets/movie-genie.bundle',
 ].map((path) => new URL(path, SCOPE).href);
 
-/** The wasm module genie-host.js loads in this browser: WebGPU's only where there is an adapter. */
+/** The wasm module genie-host.js loads in this browser: WebGPU's only where there is an adapter.
+ *  The same test as genie-host.js's `loadModule`, written again: a classic service worker cannot
+ *  import that ES module. */
 async function moduleFiles() {
   let flavour = 'cpu';
   try {

@@ -145,7 +145,7 @@ test('the model runs in a module Worker, off the page\'s thread', LIMIT, async (
   const since = server.state.requests.length;
   const { context, page } = await visit();
   try {
-    // No WebGPU adapter here: only the CPU module is downloaded, never the ~3× larger WebGPU one.
+    // No WebGPU adapter here: only the CPU module is downloaded, never the ~6× larger WebGPU one.
     assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm']);
     const workers = page.workers().map((w) => new URL(w.url()).pathname);
     assert.ok(workers.includes(`${SUB}worker.js`), `a Worker runs worker.js (workers: ${workers})`);
