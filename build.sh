@@ -6,8 +6,8 @@
 #                        WebGPU module, 8 of them cargo, up to ~47 min on a busy 2-core machine,
 #                        then 6 min for the CPU module; wasm-dev shares the browser tests' build,
 #                        for trying the page)
-#   WASM_OPT_LEVEL       wasm-opt level (default -O3; -Oz gave 14% fewer raw bytes but only 1%
-#                        fewer gzip bytes on this module, so speed wins)
+#   WASM_OPT_LEVEL       wasm-opt level for the release profile (default -O3: speed over size;
+#                        other profiles skip wasm-opt)
 #   CARGO_TARGET_DIR     default $HOME/.cache/movie-genie/target
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,7 +26,7 @@ opt_level="${WASM_OPT_LEVEL:--O3}"
 
 ensure_wasm_target
 ensure_wasm_bindgen
-ensure_wasm_opt
+if [ "$profile" = release ]; then ensure_wasm_opt; fi
 
 case "$profile" in
     dev) profile_dir=debug ;;
@@ -41,6 +41,10 @@ build_flavour() {
     shift
     RUSTFLAGS="$WASM_RUSTFLAGS" cargo build --lib --target wasm32-unknown-unknown --profile "$profile" "$@"
     wasm-bindgen --target web --out-dir "pkg/$flavour" "$wasm"
+    # Shipped builds only: on a test build wasm-opt costs minutes and changes nothing tested.
+    if [ "$profile" != release ]; then
+        return 0
+    fi
     # The features rustc enables for wasm32 by default, plus simd128 (WASM_RUSTFLAGS).
     wasm-opt "$opt_level" \
         --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
@@ -62,7 +66,7 @@ fi
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
-echo "build.sh: profile $profile, wasm-opt $opt_level"
+echo "build.sh: profile $profile$([ "$profile" = release ] && echo ", wasm-opt $opt_level")"
 for flavour in cpu webgpu; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"

@@ -12,11 +12,22 @@ cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/movie-genie/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-echo "== native tests"
-cargo test --all-targets --no-fail-fast
+# Each step's wall time, printed at the end (CI allows 90 min for a cold run).
+times=()
+step() {
+    local name="$1" started
+    shift
+    echo "== $name"
+    started=$(date +%s)
+    "$@"
+    times+=("$(printf '%5d s  %s' "$(( $(date +%s) - started ))" "$name")")
+}
+report() {
+    echo "== time per step"
+    printf '%s\n' "${times[@]}"
+}
+trap report EXIT
 
-echo "== browser tests of the wasm runtime"
-scripts/test-web.sh
-
-echo "== end-to-end tests of the page"
-scripts/test-e2e.sh
+step "native tests" cargo test --all-targets --no-fail-fast
+step "browser tests of the wasm runtime" scripts/test-web.sh
+step "end-to-end tests of the page" scripts/test-e2e.sh
