@@ -11,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use movie_genie::data::{ItemIndex, Thumbs};
 use movie_genie::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
 use movie_genie::rank::seeded_unit_rows;
-use movie_genie::train::score_all;
+use movie_genie::score::{QuerySpace, ranking_table, score_rows};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -52,8 +52,15 @@ fn setup() -> (FrozenUserTower, ItemVectors) {
     (tower, items)
 }
 
+/// Every item's score for a visitor vector, in float (what evaluation ranks by).
+fn score_all(space: &QuerySpace, table: &[f32], user: &[f32]) -> Vec<f32> {
+    score_rows(table, &space.query(user, 1.0))
+}
+
 fn bench(c: &mut Criterion) {
     let (tower, items) = setup();
+    let (table, scale) = ranking_table(&items);
+    let space = QuerySpace::new(&items, 0.1, scale);
     let config = PersonalizeConfig::new();
     let mut group = c.benchmark_group("personalize");
     group
@@ -79,14 +86,14 @@ fn bench(c: &mut Criterion) {
                         .into_data()
                         .try_to_vec()
                         .expect("f32");
-                    black_box(score_all(&items, &user, 0.1))
+                    black_box(score_all(&space, &table, &user))
                 })
             },
         );
     }
     let prior: Vec<f32> = tower.prior_vector().into_data().try_to_vec().expect("f32");
     group.bench_function("naive: prior only, score all", |b| {
-        b.iter(|| black_box(score_all(&items, &prior, 0.1)))
+        b.iter(|| black_box(score_all(&space, &table, &prior)))
     });
     group.finish();
 }

@@ -19,14 +19,9 @@ fn epoch(c: &mut Criterion) {
     let data = PathBuf::from(
         std::env::var("MOVIE_GENIE_DATA").unwrap_or_else(|_| "../shared/data".into()),
     );
-    let paths = Paths {
-        processed: "data/processed".into(),
-        visitors: data.join("splits/thumbs-v1-visitors.txt"),
-        models: "models".into(),
-        metrics: "metrics".into(),
-    };
+    let paths = Paths::defaults(&data);
     let inputs = match load_inputs(&paths) {
-        Ok(inputs) => inputs,
+        Ok((_, inputs)) => inputs,
         Err(e) => {
             eprintln!("train bench skipped: {e:#} (run `movie-genie prepare` first)");
             return;

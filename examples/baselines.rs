@@ -10,7 +10,9 @@ use std::time::Instant;
 use anyhow::Context;
 use movie_genie::data::split::{GIVEN_COUNTS, Split};
 use movie_genie::eval::K_AT;
-use movie_genie::eval::protocol::{BaselineConfigs, describe, run_baselines, tune_baselines};
+use movie_genie::eval::protocol::{
+    BaselineConfigs, ProtocolCases, describe, run_baselines, tune_baselines,
+};
 
 fn main() -> anyhow::Result<()> {
     let data_dir = PathBuf::from(
@@ -68,7 +70,8 @@ fn main() -> anyhow::Result<()> {
     };
 
     let mut last = Instant::now();
-    let report = run_baselines(&split, &configs, K_AT, |method| {
+    let cases = ProtocolCases::new(&split, Vec::new());
+    let report = run_baselines(&cases, &configs, K_AT, |method| {
         println!(
             "{} done: {:.1} s in all (fit {:.1} s, warm fit {:.1} s)",
             method.name,

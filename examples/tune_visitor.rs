@@ -1,65 +1,138 @@
-//! Grid-searches the visitor fine-tuning (`PersonalizeConfig`) of a trained model on the
-//! validation visitors carved from the train users — never on the test visitors.
+//! Searches how a visitor is fitted and ranked — the prior's pull (`personalize.prior_weight`),
+//! the genre term (`ranking.genre_weight`) and the popularity weight
+//! (`ranking.popularity_weight`) — on the validation visitors carved from the train users,
+//! never on the test visitors: ndcg@20 and coverage@20 at k = 5, 10, 20 given ratings, and the
+//! genre personas' share (`eval::personas`), with EASE's figures beside them.
 //!
-//! `cargo run --example tune_personalize -- [models_dir]` (default `models`).
+//! `cargo run --example tune_visitor -- [models_dir]` (default `models`).
 
 use std::path::PathBuf;
 
 use burn::tensor::Device;
-use movie_genie::eval::baselines::{Ease, EaseConfig, MostPopular};
-use movie_genie::eval::evaluate_visitors;
-use movie_genie::pipeline::{Paths, load_inputs, load_trained};
+use movie_genie::data::split::GIVEN_COUNTS;
+use movie_genie::eval::baselines::{Ease, EaseConfig};
+use movie_genie::eval::personas::{mean_share, persona_lists, persona_shares, personas};
+use movie_genie::eval::{VisitorScorer, evaluate_visitors};
+use movie_genie::personalize::ItemVectors;
+use movie_genie::pipeline::{CachedVisitors, Paths, load_inputs, load_trained};
+use movie_genie::score::RankingConfig;
 use movie_genie::train::{TwoTowerVisitor, carve_validation};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+/// For choosing `ranking.reason_min_cosine`: how often two movies share a genre, by the cosine
+/// of their vectors, over seeded random pairs, and the cosine percentiles of random pairs.
+fn reason_threshold(items: &ItemVectors, genres: &[Vec<String>]) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let n = items.len();
+    let mut pairs: Vec<(f32, bool)> = (0..200_000)
+        .map(|_| {
+            let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+            let cos = items
+                .row(a)
+                .iter()
+                .zip(items.row(b))
+                .map(|(x, y)| x * y)
+                .sum();
+            (cos, genres[a].iter().any(|g| genres[b].contains(g)))
+        })
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let at = |q: f64| pairs[((pairs.len() - 1) as f64 * q) as usize].0;
+    println!(
+        "random pairs' cosine: median {:.3}, p90 {:.3}, p95 {:.3}, p99 {:.3}",
+        at(0.5),
+        at(0.9),
+        at(0.95),
+        at(0.99)
+    );
+    for lo in [-0.2f32, 0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
+        let bin: Vec<&(f32, bool)> = pairs
+            .iter()
+            .filter(|(c, _)| *c >= lo && *c < lo + 0.1)
+            .collect();
+        let shared = bin.iter().filter(|(_, s)| *s).count();
+        println!(
+            "cosine {lo:.1}–{:.1}: {} pairs, {:.0} % share a genre",
+            lo + 0.1,
+            bin.len(),
+            100.0 * shared as f64 / bin.len().max(1) as f64
+        );
+    }
+}
 
 fn main() -> anyhow::Result<()> {
     let models = std::env::args().nth(1).unwrap_or_else(|| "models".into());
-    let data = std::env::var("MOVIE_GENIE_DATA").unwrap_or_else(|_| "../shared/data".into());
+    let data = PathBuf::from(
+        std::env::var("MOVIE_GENIE_DATA").unwrap_or_else(|_| "../shared/data".into()),
+    );
     let paths = Paths {
-        processed: "data/processed".into(),
-        visitors: PathBuf::from(data).join("splits/thumbs-v1-visitors.txt"),
         models: models.into(),
-        metrics: "/tmp".into(),
+        ..Paths::defaults(&data)
     };
-    let inputs = load_inputs(&paths)?;
+    let (_, inputs) = load_inputs(&paths)?;
     #[allow(deprecated)]
     let device = Device::ndarray();
-    let (trained, config) = load_trained(&paths, &inputs, &device)?;
+    let (trained, config) = load_trained(&paths.models, &inputs, &device)?;
     let n = inputs.split.catalog.len();
-    let (kept, valid) = carve_validation(
-        &inputs.split.train_interactions(),
-        config.validation_fraction,
-        config.validation_k,
-        config.seed,
-    );
-    let popular = evaluate_visitors(&MostPopular::fit(&kept), &valid, n, 20)?;
-    println!(
-        "{} validation visitors; most-popular ndcg@20 {:.4}",
-        valid.len(),
-        popular.ndcg
-    );
-    let ease = Ease::fit(&kept, EaseConfig::default())?;
-    let ease = evaluate_visitors(&ease, &valid, n, 20)?;
-    println!("EASE ndcg@20 {:.4}", ease.ndcg);
-    // Fewer steps make each browser update cheaper (the cost is per step, not per rating), so
-    // the step count is searched together with the learning rate that can make up for it.
-    for steps in [10usize, 20, 40] {
-        for learning_rate in [0.05, 0.1, 0.2] {
-            for prior_weight in [3.0, 10.0] {
-                for sampled_negatives in [256usize, 1024] {
-                    let mut p = config.personalize.clone();
-                    p.steps = steps;
-                    p.learning_rate = learning_rate;
-                    p.prior_weight = prior_weight;
-                    p.downvote_weight = 0.0;
-                    p.sampled_negatives = sampled_negatives;
-                    let scorer =
-                        TwoTowerVisitor::new(&trained.model, trained.items.clone(), p, &device);
-                    let m = evaluate_visitors(&scorer, &valid, n, 20)?;
-                    println!(
-                        "steps {steps:>3} lr {learning_rate:<4} prior {prior_weight:<4} negatives {sampled_negatives:<4} ndcg@20 {:.4} recall@20 {:.4}",
-                        m.ndcg, m.recall
-                    );
+    let genres = inputs.genres();
+    let train = inputs.split.train_interactions();
+    let sets: Vec<_> = GIVEN_COUNTS
+        .iter()
+        .map(|&k| carve_validation(&train, config.validation_fraction, k, config.seed))
+        .collect();
+    let kept = &sets[0].0;
+    let people = personas(&genres, kept);
+    let share = |scorer: &dyn VisitorScorer| {
+        let lists = persona_lists(scorer, &people, 20);
+        mean_share(&persona_shares(&people, &lists, &genres, 20))
+    };
+    reason_threshold(&trained.items, &genres);
+    let ease = Ease::fit(kept, EaseConfig::default())?;
+    let mut line = String::from("EASE:");
+    for (_, valid) in &sets {
+        let m = evaluate_visitors(&ease, valid, n, 20)?;
+        line += &format!("  ndcg {:.4} cov {:.4}", m.ndcg, m.coverage);
+    }
+    println!("{line}  personas {:.3}", share(&ease));
+
+    for prior_weight in [10.0, 3.0] {
+        let mut p = config.personalize.clone();
+        p.prior_weight = prior_weight;
+        let mut scorer = TwoTowerVisitor::new(
+            &trained.model,
+            trained.items.clone(),
+            inputs.content.genres.clone(),
+            p,
+            config.ranking.clone(),
+            &device,
+        );
+        let vectors: Vec<_> = sets
+            .iter()
+            .map(|(_, valid)| CachedVisitors::personalise(&scorer, valid))
+            .collect();
+        let grid = [0.0, 4.0, 5.0, 6.0, 8.0]
+            .into_iter()
+            .flat_map(|g| [1.0, 0.75, 0.5, 0.25, 0.0].map(|p| (g, p)));
+        for (genre_weight, popularity_weight) in grid {
+            {
+                scorer = scorer.with_ranking(RankingConfig {
+                    popularity_weight,
+                    genre_weight,
+                    ..config.ranking.clone()
+                });
+                let mut line = format!(
+                    "prior {prior_weight:<4} genre {genre_weight:<4} popularity {popularity_weight:<4}:"
+                );
+                for ((_, valid), vectors) in sets.iter().zip(&vectors) {
+                    let cached = CachedVisitors {
+                        scorer: &scorer,
+                        vectors,
+                    };
+                    let m = evaluate_visitors(&cached, valid, n, 20)?;
+                    line += &format!("  ndcg {:.4} cov {:.4}", m.ndcg, m.coverage);
                 }
+                println!("{line}  personas {:.3}", share(&scorer));
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Movie Genie: a two-tower movie recommender trained natively with burn and run in the browser.
 //!
-//! Shared core (native and wasm, no `cfg` inside): `data::{thumbs, MovieId, ItemIndex}`, `rank`,
+//! Shared core (native and wasm, no `cfg` inside): `data::{thumbs, MovieId, ItemIndex}`, `score`, `rank`,
 //! `bundle::{format, load}`. Native only: the CSV readers, `prepare`, `eval`, `bundle::export`.
 
 pub mod bundle;
@@ -9,6 +9,7 @@ pub mod model;
 pub mod personalize;
 pub mod rank;
 pub mod recommender;
+pub mod score;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod atomic;

@@ -44,6 +44,8 @@ pub enum RankError {
     ZeroK,
     #[error("score buffer must have one slot per row: expected {expected}, got {got}")]
     OutputLen { expected: usize, got: usize },
+    #[error("boost must have one value per table row: expected {expected}, got {got}")]
+    BoostLen { expected: usize, got: usize },
     #[error("ids must have one entry per table row: expected {expected}, got {got}")]
     IdsLen { expected: usize, got: usize },
     #[error("ids must be distinct: got {id:?} more than once")]
@@ -115,7 +117,28 @@ impl TopK {
         exclude: &[ItemIndex],
     ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
         let scorer = Scorer::new(&self.table, q)?;
-        select(&scorer, self.ids.as_deref(), k, exclude)
+        select(&scorer, self.ids.as_deref(), k, exclude, None)
+    }
+
+    /// Like `query_with_exclusions`, with `boost[row]` added to each row's score.
+    ///
+    /// # Shapes
+    /// `q`: `[dim]`; `boost`: `[rows]`.
+    pub fn query_boosted(
+        &self,
+        q: &[f32],
+        k: usize,
+        exclude: &[ItemIndex],
+        boost: &[f32],
+    ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
+        let scorer = Scorer::new(&self.table, q)?;
+        if boost.len() != scorer.rows() {
+            return Err(RankError::BoostLen {
+                expected: scorer.rows(),
+                got: boost.len(),
+            });
+        }
+        select(&scorer, self.ids.as_deref(), k, exclude, Some(boost))
     }
 
     /// Every row's score, in row order.
@@ -137,7 +160,7 @@ pub fn top_k(
     k: usize,
     exclude: &[ItemIndex],
 ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
-    select(&Scorer::new(table, q)?, None, k, exclude)
+    select(&Scorer::new(table, q)?, None, k, exclude, None)
 }
 
 /// Every row's score on the compressed data, in row order.
@@ -175,7 +198,7 @@ pub fn top_k_f32(
         });
     }
     check_query(q, dim)?;
-    select(&Scorer::F32 { table, dim, q }, None, k, &[])
+    select(&Scorer::F32 { table, dim, q }, None, k, &[], None)
 }
 
 /// A query prepared for one table layout.
@@ -356,12 +379,14 @@ impl PartialEq for Candidate {
 
 impl Eq for Candidate {}
 
-/// Streams all rows through a bounded heap of `k`; returns best first.
+/// Streams all rows through a bounded heap of `k`, each score plus `boost[row]` when given;
+/// returns best first.
 fn select(
     scorer: &Scorer<'_>,
     ids: Option<&[ItemIndex]>,
     k: usize,
     exclude: &[ItemIndex],
+    boost: Option<&[f32]>,
 ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
     if k == 0 {
         return Err(RankError::ZeroK);
@@ -381,6 +406,11 @@ fn select(
         let n = BLOCK.min(rows - start);
         let scores = &mut buf[..n];
         scorer.score_rows(start, scores);
+        if let Some(boost) = boost {
+            for (s, b) in scores.iter_mut().zip(&boost[start..start + n]) {
+                *s += b;
+            }
+        }
         for (i, &score) in scores.iter().enumerate() {
             // `+ 0.0` folds -0.0 into +0.0 so that equal scores tie on the id.
             let score = score + 0.0;
@@ -552,6 +582,38 @@ mod tests {
         let banned: Vec<ItemIndex> = all.iter().take(5).map(|(id, _)| *id).collect();
         let got = top_k(&table, &q, 10, &banned).unwrap();
         assert_eq!(got, all[5..15].to_vec());
+    }
+
+    #[test]
+    fn a_boost_is_added_to_every_row_before_the_top_k() {
+        let table = int8(300, 8, 5);
+        let q = random(8, 6);
+        let boost = random(300, 7);
+        let mut scores = vec![0.0; 300];
+        scores_into(&table, &q, &mut scores).unwrap();
+        let mut want: Vec<(ItemIndex, f32)> = scores
+            .iter()
+            .zip(&boost)
+            .enumerate()
+            .map(|(r, (s, b))| (ItemIndex(r as u32), s + b + 0.0))
+            .filter(|(id, _)| id.0 != 3)
+            .collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        want.truncate(12);
+        let got = TopK::by_row(table.clone())
+            .query_boosted(&q, 12, &[ItemIndex(3)], &boost)
+            .unwrap();
+        assert_eq!(got, want);
+        let err = TopK::by_row(table)
+            .query_boosted(&q, 12, &[], &boost[..10])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            RankError::BoostLen {
+                expected: 300,
+                got: 10
+            }
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! (frozen user tower, dequantised item vectors for fine-tuning, the compressed table for
 //! ranking, the catalog) and the visitor's thumbs. An update fine-tunes the visitor's vector
 //! (`FrozenUserTower::personalize`), reads it back (`into_data_async`, the only read the
-//! browser's WebGPU allows), then ranks the whole catalog in one dot product per row:
-//! query `[u / τ ; s]` against rows `[v ; b / s]` gives cosine / τ + item bias.
+//! browser's WebGPU allows), then ranks the whole catalog in one dot product per row
+//! (`score`: cosine / τ + β · item bias, β the visitor's popularity weight).
 //! Saved ratings are parsed and validated here too, so the recovery rules are tested natively.
 
 use std::collections::HashMap;
@@ -17,6 +17,9 @@ use crate::bundle::{Bundle, BundleError, CatalogEntry, Int8Table, ItemTable, Nam
 use crate::data::{ItemIndex, MovieId, Thumbs, ThumbsError};
 use crate::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig, PersonalizeError};
 use crate::rank::{RankError, TopK};
+use crate::score::{
+    Genres, QuerySpace, RankingConfig, ScoreError, check_popularity_weight, reason,
+};
 
 /// Milliseconds since any fixed origin (`performance.now` in the browser, `Instant` natively).
 pub type Clock = fn() -> f64;
@@ -26,6 +29,9 @@ pub const RATINGS_STORAGE_KEY: &str = "movie-genie/ratings/v1";
 
 /// The version written into saved ratings.
 pub const RATINGS_FORMAT_VERSION: u64 = 1;
+
+/// The reason of a recommendation that no liked movie is near enough to name.
+pub const TASTE_REASON: &str = "popular with people who share your taste";
 
 /// Name of the tensor holding the item-bias scale `s`.
 pub const BIAS_SCALE_TENSOR: &str = "items.bias_scale";
@@ -71,6 +77,8 @@ pub enum RecommendError {
     Personalize(#[from] PersonalizeError),
     #[error(transparent)]
     Rank(#[from] RankError),
+    #[error(transparent)]
+    Score(#[from] ScoreError),
     #[error("reading the visitor vector from the device failed: {reason}")]
     Read { reason: String },
 }
@@ -83,9 +91,10 @@ pub struct Recommendation {
     pub title: String,
     pub year: Option<i32>,
     pub genres: Vec<String>,
-    /// cosine / τ + item bias for recommendations, cosine for similar movies.
+    /// cosine / τ + β · item bias for recommendations, cosine for similar movies.
     pub score: f32,
-    /// "because you liked X": the visitor's liked movie nearest to this one.
+    /// Why it is recommended: "because you liked X" when the visitor's liked movie nearest to
+    /// it is near enough (`RankingConfig::reason_min_cosine`), else [`TASTE_REASON`].
     pub because: Option<String>,
     pub because_movie_id: Option<MovieId>,
 }
@@ -191,10 +200,13 @@ pub struct Recommender {
     by_popularity: Vec<usize>,
     ranker: TopK,
     items: ItemVectors,
+    genres: Genres,
     tower: FrozenUserTower,
     config: PersonalizeConfig,
-    temperature: f64,
-    bias_scale: f32,
+    ranking: RankingConfig,
+    /// The visitor's `β` (the page's "familiar ↔ discover" control); starts at the bundle's.
+    popularity_weight: f64,
+    space: QuerySpace,
     ratings: Vec<(MovieId, Thumbs)>,
     last: Option<UserVector>,
     clock: Option<Clock>,
@@ -232,7 +244,9 @@ impl Recommender {
                 });
             }
         };
-        let personalize = personalize_config(config.get("personalize"))?;
+        let personalize = config_section(config, "personalize", PersonalizeConfig::new())?;
+        let ranking = config_section(config, "ranking", RankingConfig::new())?;
+        let popularity_weight = check_popularity_weight(ranking.popularity_weight)?;
 
         let table_dim = bundle.items.dim();
         let output_dim = table_dim.checked_sub(1).filter(|&d| d > 0).ok_or_else(|| {
@@ -273,6 +287,7 @@ impl Recommender {
             bias,
             dim: output_dim,
         };
+        let space = QuerySpace::new(&items, temperature, bias_scale);
 
         let mut by_id = HashMap::with_capacity(bundle.catalog.len());
         for (row, entry) in bundle.catalog.iter().enumerate() {
@@ -285,6 +300,18 @@ impl Recommender {
             }
         }
         let folded_titles = bundle.catalog.iter().map(|e| fold(&e.title)).collect();
+        let genres = Genres::new(
+            &bundle
+                .catalog
+                .iter()
+                .map(|e| e.genres.clone())
+                .collect::<Vec<_>>(),
+            &bundle
+                .catalog
+                .iter()
+                .map(|e| e.popularity)
+                .collect::<Vec<_>>(),
+        );
         let mut by_popularity: Vec<usize> = (0..bundle.catalog.len()).collect();
         by_popularity.sort_by(|&a, &b| {
             bundle.catalog[b]
@@ -304,10 +331,12 @@ impl Recommender {
             by_popularity,
             ranker: TopK::by_row(bundle.items),
             items,
+            genres,
             tower,
             config: personalize,
-            temperature,
-            bias_scale,
+            ranking,
+            popularity_weight,
+            space,
             ratings: Vec::new(),
             last: None,
             clock: None,
@@ -335,12 +364,12 @@ impl Recommender {
 
     /// The temperature τ the ranking query divides by.
     pub fn temperature(&self) -> f64 {
-        self.temperature
+        self.space.temperature
     }
 
     /// The item-bias scale `s` (last query component).
     pub fn bias_scale(&self) -> f32 {
-        self.bias_scale
+        self.space.bias_scale
     }
 
     fn index_of(&self, id: MovieId) -> Result<ItemIndex, RecommendError> {
@@ -444,29 +473,37 @@ impl Recommender {
         k: usize,
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let started = self.clock.map(|clock| clock());
-        let mut query: Vec<f32> = user
-            .vector
-            .iter()
-            .map(|x| (f64::from(*x) / self.temperature) as f32)
-            .collect();
-        query.push(self.bias_scale);
-        let rated: Vec<ItemIndex> = user
+        let rated: Vec<(ItemIndex, Thumbs)> = user
             .ratings
             .iter()
-            .filter_map(|(id, _)| self.by_id.get(id).copied())
+            .filter_map(|(id, t)| self.by_id.get(id).map(|&i| (i, *t)))
             .collect();
-        let top = self.ranker.query_with_exclusions(&query, k, &rated)?;
-        let liked: Vec<ItemIndex> = user
-            .ratings
+        let q = self.space.query(&user.vector, self.popularity_weight);
+        let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
+        let top = match self.genres.boost(&rated, &self.ranking) {
+            Some(boost) => self.ranker.query_boosted(&q, k, &exclude, &boost)?,
+            None => self.ranker.query_with_exclusions(&q, k, &exclude)?,
+        };
+        let liked: Vec<ItemIndex> = rated
             .iter()
             .filter(|(_, t)| t.is_positive())
-            .filter_map(|(id, _)| self.by_id.get(id).copied())
+            .map(|(i, _)| *i)
             .collect();
         let out = top
             .into_iter()
             .map(|(index, score)| {
-                let reason = self.nearest(index, &liked);
-                self.recommendation(index, score, reason)
+                let because = reason(
+                    &self.items,
+                    &self.genres,
+                    index,
+                    &liked,
+                    self.ranking.reason_min_cosine,
+                );
+                let mut rec = self.recommendation(index, score, because);
+                if because.is_none() && !liked.is_empty() {
+                    rec.because = Some(TASTE_REASON.to_string());
+                }
+                rec
             })
             .collect();
         self.stats = Stats {
@@ -491,6 +528,23 @@ impl Recommender {
     pub async fn recommend(&mut self, k: usize) -> Result<Vec<Recommendation>, RecommendError> {
         let user = self.start_update()?.finish().await?;
         self.rank(user, k)
+    }
+
+    /// Sets the visitor's popularity weight `β` (0: taste alone … 1: as trained); the next
+    /// update re-ranks with the same vector, without fine-tuning again.
+    pub fn set_popularity_weight(&mut self, weight: f64) -> Result<(), RecommendError> {
+        self.popularity_weight = check_popularity_weight(weight)?;
+        Ok(())
+    }
+
+    /// The visitor's popularity weight `β`.
+    pub fn popularity_weight(&self) -> f64 {
+        self.popularity_weight
+    }
+
+    /// The bundle's popularity weight: the shipped operating point.
+    pub fn default_popularity_weight(&self) -> f64 {
+        self.ranking.popularity_weight
     }
 
     /// The visitor vector of the last update, `[output_dim]`.
@@ -530,19 +584,6 @@ impl Recommender {
         }
     }
 
-    /// The liked movie whose item vector is nearest to `index`'s.
-    fn nearest(&self, index: ItemIndex, liked: &[ItemIndex]) -> Option<ItemIndex> {
-        let target = self.items.row(index.0 as usize);
-        liked
-            .iter()
-            .map(|&l| {
-                let v = self.items.row(l.0 as usize);
-                (l, v.iter().zip(target).map(|(a, b)| a * b).sum::<f32>())
-            })
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(l, _)| l)
-    }
-
     fn recommendation(
         &self,
         index: ItemIndex,
@@ -563,18 +604,24 @@ impl Recommender {
     }
 }
 
-/// The bundle's `personalize` settings over the defaults (fields it omits keep theirs).
-fn personalize_config(
-    value: Option<&serde_json::Value>,
-) -> Result<PersonalizeConfig, RecommendError> {
+/// A section of the bundle's training config (`personalize`, `ranking`) over `T`'s defaults:
+/// fields it omits keep theirs.
+fn config_section<T>(
+    config: &serde_json::Value,
+    name: &str,
+    defaults: T,
+) -> Result<T, RecommendError>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+{
     let bad = |got: String| RecommendError::BadConfig {
-        what: "personalize".into(),
-        expected: "an object of PersonalizeConfig fields".into(),
+        what: name.into(),
+        expected: format!("an object of `{name}` settings"),
         got,
     };
-    let mut merged = serde_json::to_value(PersonalizeConfig::new())
-        .expect("a PersonalizeConfig of plain fields should serialise");
-    match (value, merged.as_object_mut()) {
+    let mut merged =
+        serde_json::to_value(defaults).expect("a config of plain fields should serialise");
+    match (config.get(name), merged.as_object_mut()) {
         (None, _) => {}
         (Some(serde_json::Value::Object(fields)), Some(base)) => {
             base.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -721,13 +768,21 @@ pub fn fold(text: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoredRatings {
     pub ratings: Vec<(MovieId, Thumbs)>,
+    /// The visitor's popularity weight, when saved and valid.
+    pub popularity_weight: Option<f64>,
     pub warnings: Vec<String>,
 }
 
-/// The saved-ratings text: `{"version":1,"ratings":[[movieId,thumbs],…]}`.
-pub fn encode_ratings(ratings: &[(MovieId, Thumbs)]) -> String {
+/// The saved-ratings text:
+/// `{"version":1,"ratings":[[movieId,thumbs],…],"popularityWeight":β}`.
+pub fn encode_ratings(ratings: &[(MovieId, Thumbs)], popularity_weight: f64) -> String {
     let pairs: Vec<(u32, i8)> = ratings.iter().map(|(m, t)| (m.0, t.value())).collect();
-    serde_json::json!({ "version": RATINGS_FORMAT_VERSION, "ratings": pairs }).to_string()
+    serde_json::json!({
+        "version": RATINGS_FORMAT_VERSION,
+        "ratings": pairs,
+        "popularityWeight": popularity_weight,
+    })
+    .to_string()
 }
 
 /// Parses saved ratings, keeping every valid entry whose movie `known` accepts (the last
@@ -752,6 +807,15 @@ pub fn decode_ratings(text: &str, known: impl Fn(MovieId) -> bool) -> RestoredRa
                 .map_or_else(|| "none".into(), |v| v.to_string())
         ));
         return out;
+    }
+    match value.get("popularityWeight") {
+        None => {}
+        Some(w) => match w.as_f64().map(check_popularity_weight) {
+            Some(Ok(w)) => out.popularity_weight = Some(w),
+            _ => out.warnings.push(format!(
+                "saved popularity weight must be a number from 0 to 1 (got {w}): kept the default"
+            )),
+        },
     }
     let Some(entries) = value.get("ratings").and_then(serde_json::Value::as_array) else {
         out.warnings.push(
@@ -983,14 +1047,18 @@ mod tests {
         assert!(!ids(&warm).contains(&liked));
         assert!(!ids(&warm).contains(&MovieId(11)));
         assert_ne!(ids(&cold), ids(&warm));
-        // The only liked movie is every recommendation's reason.
+        // The only liked movie is the reason of every recommendation near enough to it.
         let title = display_title(r.entry(liked).unwrap());
+        let named = format!("because you liked {title}");
+        let liked_row = r.items.row(r.by_id[&liked].0 as usize).to_vec();
         for rec in &warm {
-            assert_eq!(rec.because_movie_id, Some(liked));
-            assert_eq!(
-                rec.because.as_deref(),
-                Some(format!("because you liked {title}").as_str())
-            );
+            let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);
+            let cos: f32 = row.iter().zip(&liked_row).map(|(a, b)| a * b).sum();
+            let near = f64::from(cos) >= r.ranking.reason_min_cosine
+                && r.genres.share(r.by_id[&liked], r.by_id[&rec.movie_id]);
+            assert_eq!(rec.because_movie_id, near.then_some(liked), "cosine {cos}");
+            let want = if near { named.as_str() } else { TASTE_REASON };
+            assert_eq!(rec.because.as_deref(), Some(want));
         }
         // Scores are descending and match cosine / τ + bias on the dequantised rows.
         assert!(warm.windows(2).all(|w| w[0].score >= w[1].score));
@@ -1010,7 +1078,7 @@ mod tests {
     }
 
     #[test]
-    fn the_reason_is_the_liked_movie_nearest_to_the_recommendation() {
+    fn the_reason_is_the_nearest_liked_movie_of_a_shared_genre() {
         let mut r = recommender(40);
         let (a, b) = (MovieId(1), MovieId(21));
         r.rate(a, Thumbs::Up).unwrap();
@@ -1022,9 +1090,60 @@ mod tests {
                 let v = r.items.row(r.by_id[&id].0 as usize);
                 v.iter().zip(row).map(|(x, y)| x * y).sum()
             };
-            let nearest = if cos(a) >= cos(b) { a } else { b };
-            assert_eq!(rec.because_movie_id, Some(nearest));
+            let index = r.by_id[&rec.movie_id];
+            let nearest = [a, b]
+                .into_iter()
+                .filter(|id| r.genres.share(r.by_id[id], index))
+                .max_by(|x, y| cos(*x).total_cmp(&cos(*y)).then(y.cmp(x)))
+                .filter(|id| f64::from(cos(*id)) >= r.ranking.reason_min_cosine);
+            assert_eq!(rec.because_movie_id, nearest);
+            if nearest.is_none() {
+                assert_eq!(rec.because.as_deref(), Some(TASTE_REASON));
+            }
         }
+    }
+
+    #[test]
+    fn the_popularity_weight_reranks_without_fine_tuning_again() {
+        let mut r = recommender(60);
+        r.rate(MovieId(1), Thumbs::Up).unwrap();
+        let familiar = block_on(r.recommend(10)).unwrap();
+        assert_eq!(r.popularity_weight(), r.default_popularity_weight());
+        r.set_popularity_weight(0.0).unwrap();
+        let discover = block_on(r.recommend(10)).unwrap();
+        assert!(
+            r.stats().reused_vector,
+            "a new weight must not fine-tune again"
+        );
+        // With β = 0 the order is by the visitor's vector without the shared direction alone.
+        let u = r.last_vector().unwrap().to_vec();
+        let along: f32 = u.iter().zip(&r.space.shared).map(|(a, b)| a * b).sum();
+        let u: Vec<f32> = u
+            .iter()
+            .zip(&r.space.shared)
+            .map(|(a, m)| a - along * m)
+            .collect();
+        let cos = |id: MovieId| -> f32 {
+            let v = r.items.row(r.by_id[&id].0 as usize);
+            v.iter().zip(&u).map(|(x, y)| x * y).sum()
+        };
+        assert!(
+            discover
+                .windows(2)
+                .all(|w| cos(w[0].movie_id) >= cos(w[1].movie_id) - 1e-2)
+        );
+        assert_ne!(
+            ids(&familiar),
+            ids(&discover),
+            "the bias should matter at β = 1"
+        );
+        let err = r.set_popularity_weight(1.5).unwrap_err().to_string();
+        assert!(err.contains("from 0 to 1 (got 1.5)"), "{err}");
+        assert_eq!(
+            r.popularity_weight(),
+            0.0,
+            "a refused weight changes nothing"
+        );
     }
 
     #[test]
@@ -1147,11 +1266,18 @@ mod tests {
     #[test]
     fn saved_ratings_round_trip() {
         let ratings = [(MovieId(1), Thumbs::DoubleUp), (MovieId(31), Thumbs::Down)];
-        let text = encode_ratings(&ratings);
-        assert_eq!(text, r#"{"ratings":[[1,2],[31,-1]],"version":1}"#);
+        let text = encode_ratings(&ratings, 0.25);
+        assert_eq!(
+            text,
+            r#"{"popularityWeight":0.25,"ratings":[[1,2],[31,-1]],"version":1}"#
+        );
         let back = decode_ratings(&text, |_| true);
         assert_eq!(back.ratings, ratings);
+        assert_eq!(back.popularity_weight, Some(0.25));
         assert!(back.warnings.is_empty());
+        // Saved before the weight existed: ratings only.
+        let back = decode_ratings(r#"{"version":1,"ratings":[[1,2]]}"#, |_| true);
+        assert_eq!((back.popularity_weight, back.warnings.len()), (None, 0));
     }
 
     #[test]
@@ -1165,6 +1291,17 @@ mod tests {
         assert_eq!(back.warnings.len(), 6, "{:?}", back.warnings);
         assert!(back.warnings[0].contains("thumbs must be -1, 1 or 2 (got 7)"));
         assert!(back.warnings[2].contains("movie id 5 is not in this catalog"));
+        let back = decode_ratings(
+            r#"{"version":1,"ratings":[[1,2]],"popularityWeight":3}"#,
+            |_| true,
+        );
+        assert_eq!(back.ratings, [(MovieId(1), Thumbs::DoubleUp)]);
+        assert_eq!(back.popularity_weight, None);
+        assert!(
+            back.warnings[0].contains("from 0 to 1 (got 3)"),
+            "{:?}",
+            back.warnings
+        );
 
         for corrupt in [
             "{not json",

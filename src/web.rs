@@ -103,7 +103,28 @@ impl Genie {
     /// The ratings as the versioned text that `detached` restores (what `create` stores).
     #[wasm_bindgen(js_name = savedRatings)]
     pub fn saved_ratings(&self) -> String {
-        encode_ratings(self.inner.borrow().ratings())
+        let inner = self.inner.borrow();
+        encode_ratings(inner.ratings(), inner.popularity_weight())
+    }
+
+    /// Sets how much popularity counts in the ranking, from 0 (discover: taste alone) to 1
+    /// (familiar: as trained), and saves it with the ratings; the next `recommend` re-ranks
+    /// without fine-tuning again.
+    #[wasm_bindgen(js_name = setPopularityWeight)]
+    pub fn set_popularity_weight(&self, weight: f64) -> Result<(), JsError> {
+        self.inner.borrow_mut().set_popularity_weight(weight)?;
+        self.save();
+        Ok(())
+    }
+
+    /// `{value, shipped}`: the visitor's popularity weight and the bundle's default.
+    #[wasm_bindgen(js_name = popularityWeight)]
+    pub fn popularity_weight(&self) -> Result<JsValue, JsError> {
+        let inner = self.inner.borrow();
+        to_js(&serde_json::json!({
+            "value": inner.popularity_weight(),
+            "shipped": inner.default_popularity_weight(),
+        }))
     }
 
     /// Records thumbs (-1, 1 or 2) on a movie and saves the ratings.
@@ -217,6 +238,9 @@ impl Genie {
             Ok(Some(text)) => {
                 let restored = decode_ratings(&text, |id| recommender.entry(id).is_some());
                 recommender.restore(&restored.ratings);
+                if let Some(weight) = restored.popularity_weight {
+                    recommender.set_popularity_weight(weight)?;
+                }
                 restored.warnings
             }
             Ok(None) => Vec::new(),

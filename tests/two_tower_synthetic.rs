@@ -10,6 +10,7 @@ use movie_genie::data::split::Split;
 use movie_genie::data::{MovieId, Thumbs};
 use movie_genie::eval::baselines::MostPopular;
 use movie_genie::eval::evaluate_visitors;
+use movie_genie::score::Genres;
 use movie_genie::train::config::DataCounts;
 use movie_genie::train::{ContentMatrix, TrainingConfig, TwoTowerVisitor, carve_validation, train};
 use rand::rngs::StdRng;
@@ -81,6 +82,7 @@ fn world() -> (Vec<Rating>, ContentMatrix) {
         ContentMatrix {
             values,
             dim: GROUPS + 1,
+            genres: Genres::new(&vec![Vec::<String>::new(); movies], &[]),
         },
     )
 }
@@ -126,7 +128,9 @@ fn two_tower_beats_most_popular_on_planted_tastes() {
     let scorer = TwoTowerVisitor::new(
         &trained.model,
         trained.items.clone(),
+        content.genres.clone(),
         config.personalize.clone(),
+        config.ranking.clone(),
         &device,
     );
     let two_tower = evaluate_visitors(&scorer, &cases.cases, split.catalog.len(), 10).unwrap();

@@ -8,7 +8,7 @@
 use gloo::storage::{LocalStorage, Storage};
 use movie_genie::bundle::Bundle;
 use movie_genie::data::{MovieId, Thumbs};
-use movie_genie::recommender::{Recommender, SyntheticSpec, synthetic_bundle};
+use movie_genie::recommender::{Recommender, SyntheticSpec, TASTE_REASON, synthetic_bundle};
 use movie_genie::web::{Genie, pick_device};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
@@ -23,6 +23,7 @@ struct Rec {
     title: String,
     score: f32,
     because: Option<String>,
+    because_movie_id: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -144,10 +145,11 @@ async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
             .any(|b| b.movie_id == a.movie_id && (b.score - a.score).abs() > 1e-3)
     });
     assert!(moved.count() > 0, "{before:?} vs {after:?}");
-    assert!(after.iter().all(|r| {
-        r.because
-            .as_deref()
-            .is_some_and(|b| b.starts_with("because you liked "))
+    // Every recommendation says why; a named movie is the one liked.
+    assert!(after.iter().all(|r| match (&r.because, r.because_movie_id) {
+        (Some(b), Some(id)) => id == liked && b.starts_with("because you liked "),
+        (Some(b), None) => b == TASTE_REASON,
+        (None, _) => false,
     }));
     // Every movie rated in turn: none ever comes back.
     for rec in &after[..5] {
@@ -312,7 +314,10 @@ async fn a_tampered_entry_keeps_the_valid_ratings() {
         .ok()
         .flatten()
         .expect("saved");
-    assert_eq!(text, r#"{"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#);
+    assert_eq!(
+        text,
+        r#"{"popularityWeight":1.0,"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#
+    );
 
     LocalStorage::raw().set_item(&key, "{garbage").expect("set");
     let g = genie(small_bytes(), false, &key).await;
@@ -345,7 +350,10 @@ async fn a_detached_genie_restores_from_and_returns_text_without_storage() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     rate(&g, 31, 1.0);
     let text = g.saved_ratings();
-    assert_eq!(text, r#"{"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#);
+    assert_eq!(
+        text,
+        r#"{"popularityWeight":1.0,"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#
+    );
     assert_eq!(LocalStorage::raw().get_item(&key).ok().flatten(), None);
     assert_eq!(
         LocalStorage::raw()

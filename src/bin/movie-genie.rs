@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use movie_genie::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
 use movie_genie::eval::K_AT;
 use movie_genie::pipeline::{
-    Paths, counts, evaluate_stage, export_stage, load_inputs, train_stage,
+    Paths, counts, evaluate_stage, export_stage, load_inputs, load_prepared, train_stage,
 };
 use movie_genie::train::TrainingConfig;
 
@@ -34,10 +34,13 @@ enum Command {
     /// content features (with overview embeddings); a no-op when nothing changed.
     Prepare(PrepareArgs),
     /// Train the two-tower model on the train users of `thumbs-v1` (burn, CPU), with early
-    /// stopping on validation visitors carved from them; writes models/ and metrics/.
+    /// stopping on validation visitors carved from them, then the shipped model on every user
+    /// for as many epochs; writes models/ (the shipped one in models/shipped/) and metrics/.
     Train(TrainArgs),
     /// Evaluate the trained model and the baselines (most-popular, item-kNN, EASE, ALS) on
-    /// `thumbs-v1`, both protocols, in one table (metrics/evaluation.md and .json).
+    /// `thumbs-v1`, both protocols, with genre personas and three random visitor splits, in
+    /// metrics/evaluation.md and .json; the accuracy/variety trade-off on validation visitors
+    /// in metrics/tradeoff.svg and .json.
     Evaluate(StageArgs),
     /// Write the site's model bundle: the user tower, the compressed movie-embedding table
     /// (the smallest that keeps top-20 overlap with the float ranking) and the catalog.
@@ -63,7 +66,7 @@ struct ExportArgs {
     /// The bundle file to write.
     #[arg(long, default_value = "www/assets/movie-genie.bundle")]
     out: PathBuf,
-    /// Least mean top-20 overlap (over the test visitors) the compressed table must keep.
+    /// Least mean top-20 overlap (over validation visitors) the compressed table must keep.
     #[arg(long, default_value_t = 0.98)]
     min_overlap: f64,
 }
@@ -89,14 +92,13 @@ struct StageArgs {
 
 impl StageArgs {
     fn paths(&self) -> Paths {
+        let defaults = Paths::defaults(&self.data_dir);
         Paths {
             processed: self.processed_dir.clone(),
-            visitors: self
-                .visitors
-                .clone()
-                .unwrap_or_else(|| self.data_dir.join("splits/thumbs-v1-visitors.txt")),
+            visitors: self.visitors.clone().unwrap_or(defaults.visitors),
             models: self.models_dir.clone(),
             metrics: self.metrics_dir.clone(),
+            ..defaults
         }
     }
 }
@@ -201,12 +203,12 @@ fn device() -> Device {
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let paths = args.stage.paths();
-    let inputs = load_inputs(&paths)?;
+    let (prepared, inputs) = load_inputs(&paths)?;
     let config = TrainingConfig::load(
         &args.config,
         counts(&inputs, inputs.split.train_users.len()),
     )?;
-    let metrics = train_stage(&config, &inputs, &paths, &device())?;
+    let metrics = train_stage(&config, &prepared, &inputs, &paths, &device())?;
     println!(
         "train: best epoch {} of {}, {:.1} s per epoch, {:.1} s in all; wrote {} and {}",
         metrics.best_epoch,
@@ -221,16 +223,16 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 
 fn run_evaluate(args: StageArgs) -> anyhow::Result<()> {
     let paths = args.paths();
-    let inputs = load_inputs(&paths)?;
-    let report = evaluate_stage(&inputs, &paths, K_AT, &device())?;
+    let (prepared, inputs) = load_inputs(&paths)?;
+    let report = evaluate_stage(&prepared, &inputs, &paths, K_AT, &device())?;
     println!("{}", report.to_markdown());
     Ok(())
 }
 
 fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let paths = args.stage.paths();
-    let inputs = load_inputs(&paths)?;
-    let report = export_stage(&inputs, &paths, &args.out, args.min_overlap, &device())?;
+    let prepared = load_prepared(&paths)?;
+    let report = export_stage(&prepared, &paths, &args.out, args.min_overlap, &device())?;
     println!(
         "export: wrote {} ({} bytes, table {})",
         report.path, report.bytes, report.chosen

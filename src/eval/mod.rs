@@ -9,7 +9,9 @@ use crate::data::{ItemIndex, Thumbs};
 
 pub mod baselines;
 pub mod metrics;
+pub mod personas;
 pub mod protocol;
+pub mod tradeoff;
 
 pub use metrics::{coverage_at, ndcg_at, recall_at, top_k};
 
@@ -179,6 +181,9 @@ pub struct MethodReport {
     pub fit_seconds: f64,
     pub visitor: Vec<VisitorResult>,
     pub warm: Option<WarmResult>,
+    /// The taste metric, one row per persona ([`personas`]).
+    #[serde(default)]
+    pub personas: Vec<personas::PersonaResult>,
 }
 
 /// Everything one evaluation run measured; serialised to `metrics/*.json`.
@@ -190,6 +195,92 @@ pub struct Report {
     pub k_at: usize,
     pub catalog_len: usize,
     pub methods: Vec<MethodReport>,
+    /// The visitor protocol repeated over random visitor splits: their seeds, and each
+    /// method's mean and spread at each `k`.
+    #[serde(default)]
+    pub split_seeds: Vec<u64>,
+    #[serde(default)]
+    pub robustness: Vec<SplitSpread>,
+    /// Two-tower: the share of the personas' recommendations whose reason names a liked movie.
+    #[serde(default)]
+    pub named_reason_share: Option<f64>,
+}
+
+/// Mean and spread of one metric over several splits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub mean: f64,
+    /// Sample standard deviation (0 for one value).
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values` (all zero when empty).
+    pub fn of(values: &[f64]) -> Self {
+        if values.is_empty() {
+            return Self {
+                mean: 0.0,
+                std: 0.0,
+                min: 0.0,
+                max: 0.0,
+            };
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Self {
+            mean,
+            std: var.sqrt(),
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// One method at one `k`, over several random visitor splits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitSpread {
+    pub method: String,
+    pub given: usize,
+    pub ndcg: Spread,
+    pub recall: Spread,
+    pub coverage: Spread,
+}
+
+impl SplitSpread {
+    /// Summarises one method's visitor results of several splits (one `Vec` per split).
+    pub fn summarise(method: &str, per_split: &[Vec<VisitorResult>]) -> Vec<Self> {
+        let Some(first) = per_split.first() else {
+            return Vec::new();
+        };
+        first
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let metric = |f: fn(&Metrics) -> f64| {
+                    Spread::of(
+                        &per_split
+                            .iter()
+                            .map(|s| f(&s[i].metrics))
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                Self {
+                    method: method.to_string(),
+                    given: r.given,
+                    ndcg: metric(|m| m.ndcg),
+                    recall: metric(|m| m.recall),
+                    coverage: metric(|m| m.coverage),
+                }
+            })
+            .collect()
+    }
 }
 
 impl Report {
@@ -200,6 +291,9 @@ impl Report {
             k_at,
             catalog_len,
             methods: Vec::new(),
+            split_seeds: Vec::new(),
+            robustness: Vec::new(),
+            named_reason_share: None,
         }
     }
 
@@ -239,6 +333,82 @@ impl Report {
                     warm.fit_seconds,
                 );
             }
+        }
+        out.push_str(&self.personas_markdown());
+        out.push_str(&self.robustness_markdown());
+        out
+    }
+
+    /// The taste table: a row per persona genre, a column per method, then the means.
+    fn personas_markdown(&self) -> String {
+        let methods: Vec<&MethodReport> = self
+            .methods
+            .iter()
+            .filter(|m| !m.personas.is_empty())
+            .collect();
+        let Some(first) = methods.first() else {
+            return String::new();
+        };
+        let k = self.k_at;
+        let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+        let mut out = format!(
+            "\n### Taste: share of a persona's top-{k} in the persona's genre\n\n\
+             Each persona likes (+2) the {} most-rated movies of one genre with at least {} \
+             catalog movies, and nothing else.\n\n| genre | {} |\n|---|{}\n",
+            personas::PERSONA_LIKES,
+            personas::MIN_GENRE_MOVIES,
+            names.join(" | "),
+            "---|".repeat(names.len())
+        );
+        for (i, row) in first.personas.iter().enumerate() {
+            let cells: Vec<String> = methods
+                .iter()
+                .map(|m| {
+                    m.personas
+                        .get(i)
+                        .map_or("–".into(), |p| format!("{:.2}", p.share))
+                })
+                .collect();
+            out.push_str(&format!("| {} | {} |\n", row.genre, cells.join(" | ")));
+        }
+        let means: Vec<String> = methods
+            .iter()
+            .map(|m| format!("**{:.3}**", personas::mean_share(&m.personas)))
+            .collect();
+        out.push_str(&format!("| mean | {} |\n", means.join(" | ")));
+        if let Some(share) = self.named_reason_share {
+            out.push_str(&format!(
+                "\nTwo-tower: {:.0} % of the personas' recommendations name a liked movie as the \
+                 reason; the rest say they are popular with people of the same taste.\n",
+                share * 100.0
+            ));
+        }
+        out
+    }
+
+    /// The multi-split table: mean ± standard deviation per method and `k`.
+    fn robustness_markdown(&self) -> String {
+        if self.robustness.is_empty() {
+            return String::new();
+        }
+        let k = self.k_at;
+        let seeds: Vec<String> = self.split_seeds.iter().map(u64::to_string).collect();
+        let mut out = format!(
+            "\n### Robustness: the visitor protocol over {} random visitor splits (seeds {}), mean ± std\n\n\
+             | method | given | ndcg@{k} | recall@{k} | coverage@{k} |\n|---|---|---|---|---|\n",
+            seeds.len(),
+            seeds.join(", ")
+        );
+        for r in &self.robustness {
+            let cell = |s: &Spread| format!("{:.4} ± {:.4}", s.mean, s.std);
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                r.method,
+                r.given,
+                cell(&r.ndcg),
+                cell(&r.recall),
+                cell(&r.coverage)
+            ));
         }
         out
     }
@@ -340,6 +510,7 @@ mod tests {
                 metrics,
                 fit_seconds: 1.0,
             }),
+            personas: Vec::new(),
         });
         let table = report.to_markdown();
         assert!(
@@ -354,5 +525,41 @@ mod tests {
         let json = serde_json::to_string(&report).unwrap();
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(back, report);
+    }
+
+    #[test]
+    fn spreads_summarise_each_k_over_the_splits() {
+        let at = |given, ndcg| VisitorResult {
+            given,
+            metrics: Metrics {
+                recall: 0.5,
+                ndcg,
+                coverage: 0.1,
+                visitors: 10,
+            },
+        };
+        let rows = SplitSpread::summarise(
+            "m",
+            &[vec![at(5, 0.1), at(10, 0.2)], vec![at(5, 0.3), at(10, 0.2)]],
+        );
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].given, 5);
+        assert!((rows[0].ndcg.mean - 0.2).abs() < 1e-12);
+        assert!(
+            (rows[0].ndcg.std - 0.02f64.sqrt()).abs() < 1e-12,
+            "{:?}",
+            rows[0].ndcg
+        );
+        assert_eq!((rows[0].ndcg.min, rows[0].ndcg.max), (0.1, 0.3));
+        assert_eq!(rows[1].ndcg.std, 0.0);
+        let mut report = Report::new(20, 10);
+        report.split_seeds = vec![1, 2];
+        report.robustness = rows;
+        let md = report.to_markdown();
+        assert!(
+            md.contains("over 2 random visitor splits (seeds 1, 2)"),
+            "{md}"
+        );
+        assert!(md.contains("| m | 5 | 0.2000 ± 0.1414 |"), "{md}");
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::baselines::{
     Als, AlsConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, MostPopular, ThumbsWeights,
 };
+use super::personas::{Persona, PersonaResult, persona_lists, persona_shares, personas};
 use super::{
     EvalError, MethodReport, Report, VisitorResult, VisitorScorer, WarmResult, WarmScorer,
     evaluate_visitors, evaluate_warm,
@@ -31,20 +32,52 @@ pub struct ProtocolCases {
     /// One set per `k` of [`GIVEN_COUNTS`].
     pub visitors: Vec<VisitorCases>,
     pub warm: WarmSplit,
+    /// Each catalog item's genres (empty when unknown: then there are no personas).
+    pub genres: Vec<Vec<String>>,
+    /// The taste metric's visitors, from the train users' rating counts.
+    pub personas: Vec<Persona>,
 }
 
 impl ProtocolCases {
-    /// Builds the visitor cases for every `k` of [`GIVEN_COUNTS`] and the warm split.
-    pub fn new(split: &Split) -> Self {
+    /// Builds the visitor cases for every `k` of [`GIVEN_COUNTS`], the warm split, and the
+    /// personas of `genres` (one entry per catalog item, or none).
+    pub fn new(split: &Split, genres: Vec<Vec<String>>) -> Self {
+        let train = split.train_interactions();
+        let personas = if genres.len() == split.catalog.len() {
+            personas(&genres, &train)
+        } else {
+            Vec::new()
+        };
         Self {
             catalog_len: split.catalog.len(),
-            train: split.train_interactions(),
+            train,
             visitors: GIVEN_COUNTS
                 .iter()
                 .map(|&k| split.visitor_cases(k))
                 .collect(),
             warm: split.warm(),
+            genres,
+            personas,
         }
+    }
+
+    /// A model's visitor results at every `k` and its personas' shares.
+    pub fn evaluate_visitors(
+        &self,
+        model: &(impl VisitorScorer + ?Sized),
+        k_at: usize,
+    ) -> Result<(Vec<VisitorResult>, Vec<PersonaResult>), EvalError> {
+        let mut visitor = Vec::with_capacity(self.visitors.len());
+        for set in &self.visitors {
+            let metrics = evaluate_visitors(model, &set.cases, self.catalog_len, k_at)?;
+            visitor.push(VisitorResult {
+                given: set.k,
+                metrics,
+            });
+        }
+        let lists = persona_lists(model, &self.personas, k_at);
+        let shares = persona_shares(&self.personas, &lists, &self.genres, k_at);
+        Ok((visitor, shares))
     }
 }
 
@@ -63,14 +96,7 @@ where
     let model = fit(&cases.train)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let name = VisitorScorer::name(&model);
-    let mut visitor = Vec::with_capacity(cases.visitors.len());
-    for set in &cases.visitors {
-        let metrics = evaluate_visitors(&model, &set.cases, cases.catalog_len, k_at)?;
-        visitor.push(VisitorResult {
-            given: set.k,
-            metrics,
-        });
-    }
+    let (visitor, personas) = cases.evaluate_visitors(&model, k_at)?;
     drop(model);
     let start = Instant::now();
     let warm_model = fit(&cases.warm.train)?;
@@ -85,6 +111,7 @@ where
             metrics: warm_metrics,
             fit_seconds: warm_fit_seconds,
         }),
+        personas,
     })
 }
 
@@ -133,30 +160,54 @@ pub fn describe(configs: &BaselineConfigs) -> [(&'static str, String); 4] {
     ]
 }
 
+/// The four baselines fitted on `train`.
+pub fn fit_baselines(
+    train: &Interactions,
+    configs: &BaselineConfigs,
+) -> Result<Vec<Box<dyn VisitorScorer>>, EvalError> {
+    Ok(vec![
+        Box::new(MostPopular::fit(train)),
+        Box::new(ItemKnn::fit(train, configs.item_knn)),
+        Box::new(Ease::fit(train, configs.ease)?),
+        Box::new(Als::fit(train, configs.als)?),
+    ])
+}
+
+/// The four baselines on the visitor protocol alone: each one's name and results per `k`.
+pub fn baselines_on_visitors(
+    cases: &ProtocolCases,
+    configs: &BaselineConfigs,
+    k_at: usize,
+) -> Result<Vec<(String, Vec<VisitorResult>)>, EvalError> {
+    fit_baselines(&cases.train, configs)?
+        .iter()
+        .map(|m| Ok((m.name(), cases.evaluate_visitors(m.as_ref(), k_at)?.0)))
+        .collect()
+}
+
 /// Runs the four baselines through both protocols; `log` hears each method as it finishes.
 pub fn run_baselines(
-    split: &Split,
+    cases: &ProtocolCases,
     configs: &BaselineConfigs,
     k_at: usize,
     mut log: impl FnMut(&MethodReport),
 ) -> Result<Report, EvalError> {
-    let cases = ProtocolCases::new(split);
     let mut report = Report::new(k_at, cases.catalog_len);
     let [pop, knn, ease, als] = describe(configs);
     let mut push = |method: MethodReport| {
         log(&method);
         report.methods.push(method);
     };
-    push(evaluate_method(&pop.1, &cases, k_at, |t| {
+    push(evaluate_method(&pop.1, cases, k_at, |t| {
         Ok(MostPopular::fit(t))
     })?);
-    push(evaluate_method(&knn.1, &cases, k_at, |t| {
+    push(evaluate_method(&knn.1, cases, k_at, |t| {
         Ok(ItemKnn::fit(t, configs.item_knn))
     })?);
-    push(evaluate_method(&ease.1, &cases, k_at, |t| {
+    push(evaluate_method(&ease.1, cases, k_at, |t| {
         Ease::fit(t, configs.ease)
     })?);
-    push(evaluate_method(&als.1, &cases, k_at, |t| {
+    push(evaluate_method(&als.1, cases, k_at, |t| {
         Als::fit(t, configs.als)
     })?);
     Ok(report)
@@ -416,7 +467,8 @@ mod tests {
             },
         };
         let mut names = Vec::new();
-        let report = run_baselines(&split(), &configs, 2, |m| names.push(m.name.clone())).unwrap();
+        let cases = ProtocolCases::new(&split(), Vec::new());
+        let report = run_baselines(&cases, &configs, 2, |m| names.push(m.name.clone())).unwrap();
         assert_eq!(names, vec!["most-popular", "item-kNN", "EASE", "ALS"]);
         assert_eq!(report.catalog_len, 8);
         let knn = &report.methods[1];

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::model::TwoTowerConfig;
 use crate::model::loss::LossKind;
 use crate::personalize::PersonalizeConfig;
+use crate::score::RankingConfig;
 
 /// Everything that decides a training run; saved beside the weights and in the bundle.
 #[derive(Config, Debug)]
@@ -20,6 +21,9 @@ pub struct TrainingConfig {
     pub optimizer: AdamConfig,
     /// How visitors are fitted (validation and the browser use the same).
     pub personalize: PersonalizeConfig,
+    /// How a visitor's vector ranks the catalog (validation and the browser use the same).
+    #[config(default = "RankingConfig::new()")]
+    pub ranking: RankingConfig,
     /// The loss.
     #[config(default = "LossKind::SampledSoftmax")]
     pub loss: LossKind,
