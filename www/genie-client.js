@@ -56,6 +56,8 @@ class GenieClient {
   stats = null;
   /** Saved ratings that were dropped, or saving that failed: text for the page. */
   warnings = [];
+  /** `{value, shipped}`: how much popularity counts (0 discover … 1 familiar) and the default. */
+  popularityWeight = { value: 1, shipped: 1 };
   attribution = '';
 
   constructor(transport, storageKey) {
@@ -83,6 +85,7 @@ class GenieClient {
     const { value } = await this.#call('create', [bytes, preferGpu, saved]);
     this.attribution = value.attribution;
     this.warnings.push(...value.warnings);
+    this.popularityWeight = value.popularityWeight;
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
   }
@@ -90,6 +93,10 @@ class GenieClient {
   rate(movieId, thumbs) { return this.#change('rate', movieId, thumbs); }
   unrate(movieId) { return this.#change('unrate', movieId); }
   clearRatings() { return this.#change('clearRatings'); }
+  async setPopularityWeight(weight) {
+    await this.#change('setPopularityWeight', weight);
+    this.popularityWeight = { ...this.popularityWeight, value: weight };
+  }
   async recommend(k) { return (await this.#call('recommend', [k])).value; }
   async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
   async similar(movieId, k) { return (await this.#call('similar', [movieId, k])).value; }

@@ -4,7 +4,7 @@
 // Worker; the page runs it in place where a Worker cannot start (genie-client.js).
 
 /** Calls that change the ratings: their replies carry what the page must store. */
-const CHANGES = new Set(['rate', 'unrate', 'clearRatings']);
+const CHANGES = new Set(['rate', 'unrate', 'clearRatings', 'setPopularityWeight']);
 const CALLS = new Set([...CHANGES, 'recommend', 'search', 'similar', 'ratings', 'stats', 'backend']);
 
 /** Whether this context's browser offers a WebGPU adapter. */
@@ -54,7 +54,12 @@ export function createHost() {
       genie = null;
       genie = await Genie.detached(bytes, preferGpu, saved);
       return {
-        value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt: readyAt },
+        value: {
+          attribution: genie.attribution(),
+          warnings: genie.warnings(),
+          popularityWeight: genie.popularityWeight(),
+          wasmReadyAt: readyAt,
+        },
         ratings: genie.ratings(),
         stats: genie.stats(),
       };

@@ -139,7 +139,10 @@ function renderRecs() {
       reason = el('p', { class: 'because', 'data-because-id': String(r.becauseMovieId) });
       // The title comes from the visitor's own ratings; the Rust text is the fallback.
       if (title) reason.append('Because you liked ', el('cite', { text: title }));
-      else reason.textContent = r.because.replace(/^because/, 'Because');
+      else reason.textContent = capitalise(r.because);
+    } else if (r.because) {
+      // No liked movie is close to this one: the reason says so rather than name one.
+      reason = el('p', { class: 'because taste', text: capitalise(r.because) });
     }
     return card(r, { reason });
   });
@@ -151,8 +154,33 @@ function renderRecs() {
     : 'No recommendations to show.';
   const liked = [...rated.values()].some((t) => t > 0);
   $('recs-note').textContent = liked
-    ? 'Ranked for your thumbs on this device; each says which of your likes it resembles.'
+    ? 'Ranked for your thumbs on this device; each says which of your likes it resembles, if any.'
     : 'Popular picks for now: like a few movies to make them yours.';
+}
+
+const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** The "familiar ↔ discover" slider: 0 (familiar) is popularity weight 1, 100 (discover) is 0. */
+const sliderOf = (weight) => Math.round((1 - weight) * 100);
+const weightOf = (slider) => 1 - Number(slider) / 100;
+
+function renderDiscover() {
+  const { value, shipped } = genie.popularityWeight;
+  $('discover').value = String(sliderOf(value));
+  $('discover-default').hidden = sliderOf(value) === sliderOf(shipped);
+}
+
+/** Moves the control: re-ranks with the same visitor vector (no fine-tuning) and saves it. */
+async function setDiscover(slider) {
+  changesInFlight++;
+  syncBusy();
+  try {
+    await genie.setPopularityWeight(weightOf(slider));
+  } finally {
+    changesInFlight--;
+    renderDiscover();
+  }
+  return update();
 }
 
 function titleOf(movieId) {
@@ -189,9 +217,10 @@ function renderEngine() {
     ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}`
     : `CPU (WebAssembly)${b.fallbackReason ? ` — WebGPU not used: ${b.fallbackReason}` : ''}`;
   const where = genie.where === 'worker' ? 'in a background Worker' : 'in the page';
+  const work = s.reusedVector ? `rank ${ms(s.rankMs)}, same thumbs: no fine-tuning`
+    : `fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}`;
   $('engine').textContent = `Engine: ${engine}, ${where} · last update ${ms(lastUpdateMs)} ` +
-    `(fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}) · model loaded in ${ms(s.loadMs)} · ` +
-    `${number.format(s.catalog)} movies`;
+    `(${work}) · model loaded in ${ms(s.loadMs)} · ${number.format(s.catalog)} movies`;
 }
 
 /** Tells the visitor what happened (a live region), with an Undo when it can be undone. */
@@ -439,6 +468,12 @@ function wire() {
     addStarters()[0]?.querySelector('button')?.focus();
   });
   $('genre').addEventListener('change', () => update());
+  $('discover').addEventListener('change', (event) => {
+    setDiscover(event.target.value).catch((e) => showError(message(e)));
+  });
+  $('discover-default').addEventListener('click', () => {
+    setDiscover(sliderOf(genie.popularityWeight.shipped)).catch((e) => showError(message(e)));
+  });
   $('export').addEventListener('click', exportRatings);
   $('import').addEventListener('change', async (event) => {
     const file = event.target.files?.[0];
@@ -505,6 +540,7 @@ async function main() {
   if (lines.length) $('attribution').replaceChildren(...lines.map((l) => el('p', { text: l })));
 
   syncRatings();
+  renderDiscover();
   wire();
   const warnings = genie.warnings;
   if (warnings.length) {
@@ -522,7 +558,7 @@ async function main() {
     $('genre').append(el('option', { value: g, text: g }));
   }
   addStarters();
-  for (const id of ['search', 'genre', 'import']) $(id).disabled = false;
+  for (const id of ['search', 'genre', 'import', 'discover']) $(id).disabled = false;
   $('app').setAttribute('aria-busy', 'false');
   document.body.dataset.ready = 'true';
   registerServiceWorker();
