@@ -125,9 +125,10 @@ export async function waitReady(page) {
   await waitIdle(page);
 }
 
-/** Waits for the recommendations to finish updating. */
-export async function waitIdle(page) {
-  await page.waitForFunction(() => document.getElementById('recs').getAttribute('aria-busy') === 'false');
+/** Waits for the recommendations to finish updating (`timeout` in ms, playwright's default 30 s). */
+export async function waitIdle(page, { timeout } = {}) {
+  await page.waitForFunction(() => document.getElementById('recs').getAttribute('aria-busy') === 'false',
+    null, { timeout });
 }
 
 /** Types `text` into the search box and waits for its answer. */
@@ -149,11 +150,11 @@ export async function ratingsShown(page) {
 }
 
 /** Presses thumbs `value` on the `n`th card of list `list` and waits for the update. */
-export async function rateCard(page, list, n, value) {
+export async function rateCard(page, list, n, value, wait = {}) {
   const card = page.locator(`#${list} > [data-movie-id]`).nth(n);
   const id = Number(await card.getAttribute('data-movie-id'));
   await card.locator(`button[data-thumbs="${value}"]`).click();
-  await waitIdle(page);
+  await waitIdle(page, wait);
   return id;
 }
 
