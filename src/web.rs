@@ -117,6 +117,25 @@ impl Genie {
         Ok(())
     }
 
+    /// Replaces the ratings and popularity weight with those in `saved` (`null`: none), the
+    /// text another tab of this browser stored: the page calls it when the shared storage
+    /// changes under it, so each tab follows the last change made in any of them. Saves
+    /// nothing; returns what of `saved` was dropped, as warnings.
+    #[wasm_bindgen(js_name = replaceRatings)]
+    pub fn replace_ratings(&self, saved: Option<String>) -> Result<JsValue, JsError> {
+        let mut inner = self.inner.borrow_mut();
+        let restored = saved
+            .map(|text| decode_ratings(&text, |id| inner.entry(id).is_some()))
+            .unwrap_or_default();
+        inner.clear_ratings();
+        inner.restore(&restored.ratings);
+        let weight = restored
+            .popularity_weight
+            .unwrap_or_else(|| inner.default_popularity_weight());
+        inner.set_popularity_weight(weight)?;
+        to_js(&restored.warnings)
+    }
+
     /// `{value, shipped}`: the visitor's popularity weight and the bundle's default.
     #[wasm_bindgen(js_name = popularityWeight)]
     pub fn popularity_weight(&self) -> Result<JsValue, JsError> {

@@ -1,7 +1,8 @@
 // The page's side of the Genie: its calls as promises, answered by a module Worker (worker.js)
 // so the page stays responsive while the model fine-tunes and ranks, or in the page itself
 // where a Worker cannot start. The page keeps the visitor's ratings in localStorage (a Worker
-// has none): read once at start, written after every change with the text the Genie gives.
+// has none): read once at start, written after every change with the text the Genie gives, and
+// followed when another tab of the same browser writes it (`followOtherTabs`).
 
 export const STORAGE_KEY = 'movie-genie/ratings/v1';
 
@@ -58,6 +59,8 @@ class GenieClient {
   warnings = [];
   /** `{value, shipped}`: how much popularity counts (0 discover … 1 familiar) and the default. */
   popularityWeight = { value: 1, shipped: 1 };
+  /** Why this browser cannot keep the thumbs (storage blocked or full), or null. */
+  storageProblem = null;
   attribution = '';
 
   constructor(transport, storageKey) {
@@ -80,7 +83,7 @@ class GenieClient {
     try {
       saved = localStorage.getItem(this.#storageKey);
     } catch (e) {
-      this.warnings.push(`saved ratings unavailable: ${e?.message ?? e}`);
+      this.storageProblem = `this browser's storage cannot be read (${e?.message ?? e})`;
     }
     const { value } = await this.#call('create', [bytes, preferGpu, saved]);
     this.attribution = value.attribution;
@@ -112,12 +115,30 @@ class GenieClient {
     const reply = await this.#call(method, args);
     try {
       localStorage.setItem(this.#storageKey, reply.saved);
+      this.storageProblem = null;
     } catch (e) {
-      const warning = `could not save ratings: ${e?.message ?? e}`;
-      console.warn(`movie-genie: ${warning}`);
-      this.warnings.push(warning);
+      this.storageProblem = `this browser refused to store them (${e?.message ?? e})`;
+      console.warn(`movie-genie: could not save ratings: ${this.storageProblem}`);
     }
     return reply.value;
+  }
+
+  /**
+   * Follows the saved ratings when another tab of this browser changes them (the `storage`
+   * event fires in every tab but the writer's): the Genie takes that tab's list, so a thumb,
+   * a removal or a wipe in one tab is never overwritten by another. `onChange(warnings)` runs
+   * after each.
+   */
+  followOtherTabs(onChange) {
+    addEventListener('storage', (event) => {
+      // `key` is null when the whole storage was cleared.
+      if (event.key !== null && event.key !== this.#storageKey) return;
+      const text = event.key === null ? null : event.newValue;
+      onChange(this.#call('replaceRatings', [text]).then((reply) => {
+        this.popularityWeight = reply.popularityWeight;
+        return reply.value;
+      }));
+    });
   }
 
   get failed() {

@@ -1,11 +1,12 @@
 // The one Genie of this context behind a message-shaped interface: `handle(method, args)` runs
 // a call and resolves to `{value}`, plus `{ratings, saved}` after a change (the new list and the
-// text the page stores) and `{stats}` after an update. `worker.js` serves it from a module
-// Worker; the page runs it in place where a Worker cannot start (genie-client.js).
+// text the page stores), `{ratings, popularityWeight}` after another tab's change, and `{stats}`
+// after an update. `worker.js` serves it from a module Worker; the page runs it in place where
+// a Worker cannot start (genie-client.js).
 
 /** Calls that change the ratings: their replies carry what the page must store. */
 const CHANGES = new Set(['rate', 'unrate', 'clearRatings', 'setPopularityWeight']);
-const CALLS = new Set([...CHANGES, 'recommend', 'search', 'similar', 'ratings', 'stats', 'backend']);
+const CALLS = new Set([...CHANGES, 'replaceRatings', 'recommend', 'search', 'similar', 'ratings', 'stats', 'backend']);
 
 /** Whether this context's browser offers a WebGPU adapter. */
 async function hasWebgpuAdapter() {
@@ -70,6 +71,10 @@ export function createHost() {
     if (!genie) throw new Error(`"${method}" was called before the model loaded`);
     const value = await genie[method](...args);
     if (CHANGES.has(method)) return { value, ratings: genie.ratings(), saved: genie.savedRatings() };
+    // Another tab's saved text, already in storage: nothing to save back.
+    if (method === 'replaceRatings') {
+      return { value, ratings: genie.ratings(), popularityWeight: genie.popularityWeight() };
+    }
     if (method === 'recommend') return { value, stats: genie.stats() };
     return { value };
   };

@@ -179,6 +179,7 @@ async function setDiscover(slider) {
   } finally {
     changesInFlight--;
     renderDiscover();
+    renderStorageNote();
   }
   return update();
 }
@@ -221,6 +222,16 @@ function renderEngine() {
     : `fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}`;
   $('engine').textContent = `Engine: ${engine}, ${where} · last update ${ms(lastUpdateMs)} ` +
     `(${work}) · model loaded in ${ms(s.loadMs)} · ${number.format(s.catalog)} movies`;
+}
+
+/** A lasting note while this browser cannot keep the thumbs: a reload would lose them. */
+function renderStorageNote() {
+  const note = $('storage-note');
+  note.hidden = !genie.storageProblem;
+  if (genie.storageProblem) {
+    note.textContent = `Your thumbs are not being kept in this browser: ${genie.storageProblem}. ` +
+      'They last until this tab closes; use Export ratings to keep a copy.';
+  }
 }
 
 /** Tells the visitor what happened (a live region), with an Undo when it can be undone. */
@@ -282,6 +293,7 @@ async function setThumbs(movieId, thumbs) {
   } finally {
     if (--changesInFlight === 0) syncRatings();
     syncBusy();
+    renderStorageNote();
   }
   return update();
 }
@@ -295,6 +307,7 @@ async function changing(done) {
   } finally {
     changesInFlight--;
     syncRatings();
+    renderStorageNote();
     await update();
   }
 }
@@ -542,8 +555,18 @@ async function main() {
   syncRatings();
   renderDiscover();
   wire();
+  genie.followOtherTabs((done) => {
+    changing(done).then((warnings) => {
+      renderDiscover();
+      say(`Your thumbs changed in another tab of this browser; this one follows (${rated.size} now).`);
+      if (warnings.length) console.warn('movie-genie:', ...warnings);
+    }).catch((e) => showError(message(e)));
+  });
   const warnings = genie.warnings;
-  if (warnings.length) {
+  renderStorageNote();
+  if (genie.storageProblem) {
+    say('Rate a few movies you know; recommendations update as you go.');
+  } else if (warnings.length) {
     console.warn('movie-genie:', ...warnings);
     say(`Some saved ratings could not be read and were dropped (${warnings[0]}${warnings.length > 1 ? '; …' : ''}). ` +
       `${rated.size} kept.`);

@@ -330,6 +330,89 @@ test('wipe clears the ratings, here and in storage', LIMIT, async () => {
   }
 });
 
+test('two tabs of one browser lose nothing: a thumb in each, a removal and a wipe reach the other', LIMIT, async () => {
+  const { context, page: a } = await newPage(chromium.browser);
+  const b = await context.newPage();
+  const shown = (page, id) => page.waitForFunction(
+    (movieId) => document.querySelector(`#mine > [data-movie-id="${movieId}"]`) !== null, id);
+  try {
+    for (const page of [a, b]) {
+      await page.goto(server.url(SUB));
+      await waitReady(page);
+    }
+    const first = await rateCard(a, 'pick', 0, 2);
+    await shown(b, first);
+    await waitIdle(b);
+    assert.match(await b.textContent('#status'), /another tab/);
+    const second = await rateCard(b, 'pick', 1, 1);
+    await a.reload();
+    await waitReady(a);
+    const both = [[first, 2], [second, 1]].sort((x, y) => x[0] - y[0]);
+    assert.deepEqual(await ratingsShown(a), both, 'the reloaded tab keeps the thumb of each tab');
+
+    await a.locator(`#mine > [data-movie-id="${first}"] [data-action="remove"]`).click();
+    await waitIdle(a);
+    await b.waitForFunction((id) => !document.querySelector(`#mine > [data-movie-id="${id}"]`), first);
+    await waitIdle(b);
+    assert.deepEqual(await ratingsShown(b), [[second, 1]], 'a removal in one tab reaches the other');
+    const recs = await ids(b, 'recs');
+    assert.ok(!recs.includes(second), 'the other tab ranks with the list it follows');
+
+    b.once('dialog', (d) => d.accept());
+    await b.click('#wipe');
+    await waitIdle(b);
+    await a.waitForFunction(() => document.querySelectorAll('#mine > [data-movie-id]').length === 0);
+    await waitIdle(a);
+    assert.deepEqual(await ratingsShown(a), [], 'a wipe in one tab reaches the other');
+    await a.reload();
+    await waitReady(a);
+    assert.deepEqual(await ratingsShown(a), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('with storage blocked the page says at once that thumbs are not kept, and why', LIMIT, async () => {
+  const { context, page } = await newPage(chromium.browser);
+  await context.addInitScript(() => {
+    Object.defineProperty(window, 'localStorage', {
+      get() { throw new DOMException('Access is denied for this document.', 'SecurityError'); },
+    });
+  });
+  try {
+    await page.goto(server.url(SUB));
+    await waitReady(page);
+    assert.equal(await page.isVisible('#storage-note'), true);
+    assert.match(await page.textContent('#storage-note'),
+      /not being kept in this browser: this browser's storage cannot be read \(Access is denied.*Export/);
+    assert.doesNotMatch(await page.textContent('#status'), /dropped/, 'nothing was dropped');
+    await rateCard(page, 'pick', 0, 2);
+    assert.equal(await page.isVisible('#storage-note'), true, 'the note lasts');
+    assert.equal(await page.isEnabled('#export'), true, 'Export is there to keep a copy');
+  } finally {
+    await context.close();
+  }
+});
+
+test('with storage full a thumb says it is not kept', LIMIT, async () => {
+  const { context, page } = await newPage(chromium.browser);
+  await context.addInitScript(() => {
+    Storage.prototype.setItem = () => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+  });
+  try {
+    await page.goto(server.url(SUB));
+    await waitReady(page);
+    assert.equal(await page.isVisible('#storage-note'), false, 'nothing to say before a thumb');
+    await rateCard(page, 'pick', 0, 2);
+    assert.match(await page.textContent('#storage-note'),
+      /not being kept in this browser: this browser refused to store them \(The quota has been exceeded/);
+  } finally {
+    await context.close();
+  }
+});
+
 test('export then import round-trips the ratings; a bad file is refused', LIMIT, async () => {
   const { context, page } = await visit();
   try {
