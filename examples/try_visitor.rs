@@ -55,7 +55,8 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .map(|&id| {
                 r.rate(MovieId(id), Thumbs::DoubleUp)?;
-                Ok(r.entry(MovieId(id)).map_or(String::new(), |e| e.title.clone()))
+                Ok(r.entry(MovieId(id))
+                    .map_or(String::new(), |e| e.title.clone()))
             })
             .collect::<anyhow::Result<_>>()?;
         println!("\n== liked {name}: {}", liked.join("; "));

@@ -146,11 +146,15 @@ async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
     });
     assert!(moved.count() > 0, "{before:?} vs {after:?}");
     // Every recommendation says why; a named movie is the one liked.
-    assert!(after.iter().all(|r| match (&r.because, r.because_movie_id) {
-        (Some(b), Some(id)) => id == liked && b.starts_with("because you liked "),
-        (Some(b), None) => b == TASTE_REASON,
-        (None, _) => false,
-    }));
+    assert!(
+        after
+            .iter()
+            .all(|r| match (&r.because, r.because_movie_id) {
+                (Some(b), Some(id)) => id == liked && b.starts_with("because you liked "),
+                (Some(b), None) => b == TASTE_REASON,
+                (None, _) => false,
+            })
+    );
     // Every movie rated in turn: none ever comes back.
     for rec in &after[..5] {
         rate(&g, rec.movie_id, 1.0);

@@ -372,16 +372,22 @@ test('two tabs of one browser lose nothing: a thumb in each, a removal and a wip
   }
 });
 
-test('with storage blocked the page says at once that thumbs are not kept, and why', LIMIT, async () => {
+/** A fresh visitor whose pages run `init` before the site's own scripts. */
+async function visitWith(init) {
   const { context, page } = await newPage(chromium.browser);
-  await context.addInitScript(() => {
+  await context.addInitScript(init);
+  await page.goto(server.url(SUB));
+  await waitReady(page);
+  return { context, page };
+}
+
+test('with storage blocked the page says at once that thumbs are not kept, and why', LIMIT, async () => {
+  const { context, page } = await visitWith(() => {
     Object.defineProperty(window, 'localStorage', {
       get() { throw new DOMException('Access is denied for this document.', 'SecurityError'); },
     });
   });
   try {
-    await page.goto(server.url(SUB));
-    await waitReady(page);
     assert.equal(await page.isVisible('#storage-note'), true);
     assert.match(await page.textContent('#storage-note'),
       /not being kept in this browser: this browser's storage cannot be read \(Access is denied.*Export/);
@@ -395,15 +401,12 @@ test('with storage blocked the page says at once that thumbs are not kept, and w
 });
 
 test('with storage full a thumb says it is not kept', LIMIT, async () => {
-  const { context, page } = await newPage(chromium.browser);
-  await context.addInitScript(() => {
+  const { context, page } = await visitWith(() => {
     Storage.prototype.setItem = () => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     };
   });
   try {
-    await page.goto(server.url(SUB));
-    await waitReady(page);
     assert.equal(await page.isVisible('#storage-note'), false, 'nothing to say before a thumb');
     await rateCard(page, 'pick', 0, 2);
     assert.match(await page.textContent('#storage-note'),
