@@ -60,13 +60,15 @@ pub fn tradeoff_svg(points: &[TradeoffPoint], chosen: f64, title: &str) -> Strin
                     ));
                 }
             }
+            // Baselines are labelled to the left, the curve's points to the right: the two
+            // sets sit close together and would overwrite each other's labels.
             None => marks.push_str(&format!(
-                r##"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="#7f8c8d"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#555">{}</text>
+                r##"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="#7f8c8d"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#555" text-anchor="end">{}</text>
 "##,
                 cx - 3.5,
                 cy - 3.5,
-                cx + 6.0,
-                cy + 12.0,
+                cx - 7.0,
+                cy + 3.5,
                 p.label
             )),
         }
