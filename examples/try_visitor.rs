@@ -22,16 +22,6 @@ const TASTES: [(&str, [u32; 5]); 4] = [
     ("Pixar", [1, 3114, 2355, 4886, 6377]),
 ];
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -63,7 +53,7 @@ fn main() -> anyhow::Result<()> {
         for weight in [r.default_popularity_weight(), 0.0] {
             r.set_popularity_weight(weight)?;
             println!("-- popularity weight {weight}");
-            for (i, m) in block_on(r.recommend(12))?.iter().enumerate() {
+            for (i, m) in pollster::block_on(r.recommend(12))?.iter().enumerate() {
                 println!(
                     "{:>2}. {} ({}) [{}] — {}",
                     i + 1,

@@ -8,16 +8,6 @@ use movie_genie::recommender::{Recommendation, Recommender};
 
 const BUNDLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/www/assets/movie-genie.bundle");
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
 fn recommender() -> Recommender {
     let bytes = std::fs::read(BUNDLE).expect("the shipped bundle should be committed");
     let bundle = Bundle::from_bytes(&bytes).expect("the shipped bundle should decode");
@@ -33,7 +23,7 @@ fn after_liking(liked: &[u32], genre: &str) -> (Vec<Recommendation>, usize) {
         r.rate(MovieId(*id), Thumbs::DoubleUp)
             .expect("the movie should be in the catalog");
     }
-    let recs = block_on(r.recommend(20)).expect("recommendations");
+    let recs = pollster::block_on(r.recommend(20)).expect("recommendations");
     let hits = recs
         .iter()
         .filter(|m| m.genres.iter().any(|g| g == genre))
