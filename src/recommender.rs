@@ -93,8 +93,8 @@ pub struct Recommendation {
     pub genres: Vec<String>,
     /// cosine / τ + β · item bias for recommendations, cosine for similar movies.
     pub score: f32,
-    /// Why it is recommended: "because you liked X" when the visitor's liked movie nearest to
-    /// it is near enough (`RankingConfig::reason_min_cosine`), else [`TASTE_REASON`].
+    /// Why it is recommended: "because you liked X" when a liked movie of a shared genre is
+    /// near enough (`score::reason`), else [`TASTE_REASON`]; none before any thumbs up.
     pub because: Option<String>,
     pub because_movie_id: Option<MovieId>,
 }
@@ -981,17 +981,6 @@ pub fn synthetic_bundle(spec: &SyntheticSpec, seed: u64) -> Bundle {
 mod tests {
     use super::*;
 
-    /// Drives a future that never waits on I/O (the CPU backend's reads resolve at once).
-    fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-                return out;
-            }
-        }
-    }
-
     fn clock() -> f64 {
         static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
         START
@@ -1029,7 +1018,7 @@ mod tests {
             .unwrap()
             .with_clock(clock);
         r.rate(MovieId(1), Thumbs::Up).unwrap();
-        assert_eq!(block_on(r.recommend(20)).unwrap().len(), 20);
+        assert_eq!(pollster::block_on(r.recommend(20)).unwrap().len(), 20);
         assert_eq!(r.last_vector().unwrap().len(), spec.output_dim);
         assert_eq!(r.stats().steps, spec.steps);
     }
@@ -1037,13 +1026,13 @@ mod tests {
     #[test]
     fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
         let mut r = recommender(60);
-        let cold = block_on(r.recommend(20)).unwrap();
+        let cold = pollster::block_on(r.recommend(20)).unwrap();
         assert_eq!(cold.len(), 20);
         assert!(cold.iter().all(|c| c.because.is_none()));
         let liked = cold[5].movie_id;
         r.rate(liked, Thumbs::DoubleUp).unwrap();
         r.rate(MovieId(11), Thumbs::Down).unwrap();
-        let warm = block_on(r.recommend(20)).unwrap();
+        let warm = pollster::block_on(r.recommend(20)).unwrap();
         assert!(!ids(&warm).contains(&liked));
         assert!(!ids(&warm).contains(&MovieId(11)));
         assert_ne!(ids(&cold), ids(&warm));
@@ -1083,7 +1072,7 @@ mod tests {
         let (a, b) = (MovieId(1), MovieId(21));
         r.rate(a, Thumbs::Up).unwrap();
         r.rate(b, Thumbs::Up).unwrap();
-        let recs = block_on(r.recommend(10)).unwrap();
+        let recs = pollster::block_on(r.recommend(10)).unwrap();
         for rec in recs {
             let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);
             let cos = |id: MovieId| -> f32 {
@@ -1107,10 +1096,10 @@ mod tests {
     fn the_popularity_weight_reranks_without_fine_tuning_again() {
         let mut r = recommender(60);
         r.rate(MovieId(1), Thumbs::Up).unwrap();
-        let familiar = block_on(r.recommend(10)).unwrap();
+        let familiar = pollster::block_on(r.recommend(10)).unwrap();
         assert_eq!(r.popularity_weight(), r.default_popularity_weight());
         r.set_popularity_weight(0.0).unwrap();
-        let discover = block_on(r.recommend(10)).unwrap();
+        let discover = pollster::block_on(r.recommend(10)).unwrap();
         assert!(
             r.stats().reused_vector,
             "a new weight must not fine-tune again"
@@ -1150,13 +1139,13 @@ mod tests {
     fn unchanged_ratings_reuse_the_vector_and_stats_have_timings() {
         let mut r = recommender(30);
         r.rate(MovieId(31), Thumbs::Up).unwrap();
-        let first = block_on(r.recommend(5)).unwrap();
+        let first = pollster::block_on(r.recommend(5)).unwrap();
         let stats = r.stats();
         assert!(!stats.reused_vector);
         assert!(stats.personalize_ms.is_some_and(|ms| ms >= 0.0));
         assert!(stats.rank_ms.is_some_and(|ms| ms >= 0.0));
         assert_eq!((stats.ratings, stats.catalog, stats.steps), (1, 30, 20));
-        let again = block_on(r.recommend(5)).unwrap();
+        let again = pollster::block_on(r.recommend(5)).unwrap();
         assert_eq!(first, again);
         assert!(r.stats().reused_vector);
         assert_eq!(r.stats().personalize_ms, stats.personalize_ms);
