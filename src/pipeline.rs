@@ -162,7 +162,7 @@ impl Prepared {
             dim: self.layout.dim,
             genres: Genres::new(
                 &movies.iter().map(|m| m.genres.clone()).collect::<Vec<_>>(),
-                &rating_counts(&split.train_interactions()),
+                &split.train_interactions().rating_counts(),
             ),
         };
         Ok(Inputs {
@@ -188,17 +188,6 @@ impl Prepared {
         let count = users.len() / 5;
         users[..count].iter().copied().collect()
     }
-}
-
-/// How many ratings each catalog item has in `interactions`.
-pub fn rating_counts(interactions: &Interactions) -> Vec<f32> {
-    let mut counts = vec![0f32; interactions.num_items];
-    for (_, row) in interactions.iter() {
-        for (item, _) in row {
-            counts[item.0 as usize] += 1.0;
-        }
-    }
-    counts
 }
 
 /// The `thumbs-v1` inputs: the published test visitors held out.
@@ -761,7 +750,7 @@ pub fn export_stage(
         .collect();
     let compression = compress_smallest(&table, dim, &queries, min_overlap, &pq)?;
 
-    let counts = rating_counts(&all);
+    let counts = all.rating_counts();
     let catalog = inputs
         .movies
         .iter()

@@ -121,6 +121,15 @@ impl Interactions {
             .copied()
             .zip(self.rows.iter().map(Vec::as_slice))
     }
+
+    /// How many ratings (any thumbs) each item has, `num_items` of them.
+    pub fn rating_counts(&self) -> Vec<f32> {
+        let mut counts = vec![0f32; self.num_items];
+        for (item, _) in self.rows.iter().flatten() {
+            counts[item.0 as usize] += 1.0;
+        }
+        counts
+    }
 }
 
 /// One test visitor for a given `k`: what they gave and what they liked afterwards.

@@ -35,12 +35,7 @@ pub struct PersonaResult {
 /// The personas of a catalog: `genres[i]` are item `i`'s genres; popularity is the number of
 /// ratings by the users of `train`. Genres in name order.
 pub fn personas(genres: &[Vec<String>], train: &Interactions) -> Vec<Persona> {
-    let mut counts = vec![0u32; genres.len()];
-    for (_, row) in train.iter() {
-        for (item, _) in row {
-            counts[item.0 as usize] += 1;
-        }
-    }
+    let counts = train.rating_counts();
     let mut names: Vec<&String> = genres
         .iter()
         .flatten()
@@ -57,7 +52,7 @@ pub fn personas(genres: &[Vec<String>], train: &Interactions) -> Vec<Persona> {
             if members.len() < MIN_GENRE_MOVIES {
                 return None;
             }
-            members.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(a.cmp(&b)));
+            members.sort_by(|&a, &b| counts[b].total_cmp(&counts[a]).then(a.cmp(&b)));
             Some(Persona {
                 genre: genre.clone(),
                 given: members[..PERSONA_LIKES]
