@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Creates the virtual environment for bench/torch_epoch.py (PyTorch CPU reference), once.
-# Usage: bench/setup-torch.sh [VENV]   (default: $HOME/.cache/movie-genie/torchvenv; PYTHON=python3)
-# Then:  VENV/bin/python bench/torch_epoch.py
-# Skips the install when VENV already holds exactly bench/requirements-torch.txt.
+# Creates the virtual environment for perf/torch_epoch.py (PyTorch CPU reference), once.
+# Usage: perf/setup-torch.sh [VENV]   (default: $HOME/.cache/movie-genie/torchvenv; PYTHON=python3)
+# Then:  VENV/bin/python perf/torch_epoch.py
+# Skips the install when VENV already holds exactly perf/requirements-torch.txt.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 req="$here/requirements-torch.txt"
@@ -25,4 +25,4 @@ else
     echo "$want" > "$stamp"
     echo "setup-torch: installed in $((SECONDS - start)) s, $(du -sh "$venv" | cut -f1) on disk"
 fi
-"$venv/bin/python" -c 'import torch; print(f"setup-torch: torch {torch.__version__}, {torch.get_num_threads()} CPU threads; run: '"$venv"'/bin/python bench/torch_epoch.py")'
+"$venv/bin/python" -c 'import torch; print(f"setup-torch: torch {torch.__version__}, {torch.get_num_threads()} CPU threads; run: '"$venv"'/bin/python perf/torch_epoch.py")'

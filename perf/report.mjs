@@ -1,12 +1,12 @@
-// Writes bench/RESULTS.md from what bench/run.sh measured: criterion's estimates, the browser
+// Writes perf/RESULTS.md from what perf/run.sh measured: criterion's estimates, the browser
 // MEASURE lines, the PyTorch epoch, the payload of dist/, the machine, and the quality table of
 // `movie-genie evaluate`. Every figure comes from those files; a missing one is said missing.
-//   node bench/report.mjs OUT_DIR CRITERION_DIR
+//   node perf/report.mjs OUT_DIR CRITERION_DIR
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const [outDir = 'bench/out', criterionDir = ''] = process.argv.slice(2);
+const [outDir = 'perf/out', criterionDir = ''] = process.argv.slice(2);
 const read = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null);
 const json = (file) => { const t = read(file); return t ? JSON.parse(t) : null; };
 
@@ -78,7 +78,7 @@ const totalGz = total('gz', 'cpu');
 // ---- report ----------------------------------------------------------------------------------
 
 say('# Movie Genie benchmarks', '',
-  `Written by \`bench/run.sh\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. ` +
+  `Written by \`perf/run.sh\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. ` +
   'Every figure below was measured in that run on this machine; rerun the command to refresh.', '',
   '## Machine', '', '```', machine.trim(), '```', '');
 
@@ -154,7 +154,7 @@ else {
   say(`Same architecture, loss (${t?.loss ?? '?'}), batch ${t?.batch ?? '?'}, ${t?.negatives ?? '?'} negatives per ` +
     `positive, ${t?.positives?.toLocaleString('en') ?? '?'} positives per epoch (train users: ${t?.train_users_source ?? '?'}). ` +
     'Both time the batch loop only (sampling, mask, forward, backward, Adam); burn = `cargo bench --bench train` ' +
-    '(ndarray backend, its default threads), PyTorch = `bench/torch_epoch.py`.', '');
+    '(ndarray backend, its default threads), PyTorch = `perf/torch_epoch.py`.', '');
   const rows = [['burn 0.22 (ndarray, CPU)', fmtTime(burnEpoch), '1.0×']];
   for (const r of [torch1, torchAll].filter(Boolean)) {
     rows.push([`PyTorch ${r.torch} (${r.threads} thread${r.threads > 1 ? 's' : ''})`, fmtTime(r.torch_epoch_s), ratio(burnEpoch, r.torch_epoch_s)]);
@@ -202,5 +202,5 @@ table(['file', 'raw', 'gzip'], [...payload.map((p) => [p.f, bytes(p.raw), bytes(
 say('## Quality (thumbs-v1, `movie-genie evaluate`)', '');
 say(quality ? quality.replace(/^# .*\n/, '').trim() : 'metrics/evaluation.md is missing: run `movie-genie evaluate`.', '');
 
-fs.writeFileSync('bench/RESULTS.md', `${lines.join('\n').trim()}\n`);
-console.log(`report: bench/RESULTS.md (${criterion.size} criterion figures, ${browser.length} browser results)`);
+fs.writeFileSync('perf/RESULTS.md', `${lines.join('\n').trim()}\n`);
+console.log(`report: perf/RESULTS.md (${criterion.size} criterion figures, ${browser.length} browser results)`);

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Every benchmark in one command; writes bench/RESULTS.md. Figures are printed and reported,
+# Every benchmark in one command; writes perf/RESULTS.md. Figures are printed and reported,
 # never judged by a test. Parts, each skippable with BENCH_SKIP=native,browser,torch:
 #   native   cargo bench: ranking (9.7k/100k/1M rows, int8 and PQ beside f32 + sort),
 #            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch
 #            (needs `movie-genie prepare`'s data/processed; run first if missing), and where
-#            that epoch's time goes (`perf`, when the machine has it)
-#   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise), then bench/browser.mjs
+#            that epoch's time goes (Linux `perf`, when the machine has it)
+#   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise), then perf/browser.mjs
 #            in Debian's Chromium: cold page, rate → top-20 on the shipped and a 100k catalog,
 #            wasm ranking beside a JS Float32Array loop; CPU and WebGPU (SwiftShader without a GPU)
-#   torch    bench/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
-#            bench/torch_epoch.py with 1 thread and with every core
+#   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
+#            perf/torch_epoch.py with 1 thread and with every core
 # The report also carries the payload of dist/ and metrics/evaluation.md (`movie-genie evaluate`).
 # Takes ~25 min here once built (SwiftShader updates dominate: BENCH_GPU_UPDATES=10 shortens it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
-out=bench/out
+out=perf/out
 mkdir -p "$out"
 skip() { [[ ",${BENCH_SKIP:-}," == *",$1,"* ]]; }
 
@@ -50,16 +50,16 @@ if ! skip browser; then
     ensure_chromium
     npm ci --no-audit --no-fund
     ./build.sh
-    node bench/browser.mjs "$out/browser.json"
+    node perf/browser.mjs "$out/browser.json"
 fi
 
 if ! skip torch; then
     venv="${TORCH_VENV:-$HOME/.cache/movie-genie/torchvenv}"
-    bench/setup-torch.sh "$venv"
+    perf/setup-torch.sh "$venv"
     for threads in 1 "$(nproc)"; do
         name=$([ "$threads" = 1 ] && echo torch-1 || echo torch-all)
-        "$venv/bin/python" bench/torch_epoch.py --threads "$threads" --json "$out/$name.json"
+        "$venv/bin/python" perf/torch_epoch.py --threads "$threads" --json "$out/$name.json"
     done
 fi
 
-node bench/report.mjs "$out" "$CARGO_TARGET_DIR/criterion"
+node perf/report.mjs "$out" "$CARGO_TARGET_DIR/criterion"

@@ -21,7 +21,7 @@ What is timed: N full epochs of the batch loop (sampling, mask, forward, backwar
 reading the loss), not data loading and not the per-epoch validation that the Rust `train`
 also runs inside its epoch timer.
 
-    python bench/torch_epoch.py [--epochs 2] [--threads N] [--json out.json]
+    python perf/torch_epoch.py [--epochs 2] [--threads N] [--json out.json]
 """
 
 import argparse

@@ -4,13 +4,13 @@
 // model in the Worker), then the page's benchmark mode (www/bench.js): shipped catalog and a
 // synthetic large one, rate → top-20 updates, and (CPU run) the ranking kernel beside a plain
 // JS loop. Prints every MEASURE line and writes them, parsed, to the JSON file given.
-//   node bench/browser.mjs OUT.json
+//   node perf/browser.mjs OUT.json
 //   BENCH_UPDATES (50) BENCH_GPU_UPDATES (50) BENCH_LARGE (100000) BENCH_BACKENDS (cpu,webgpu;
 //   the results of a backend left out are kept from OUT.json)
 import fs from 'node:fs';
 import { launchChromium, newPage, startServer, waitReady } from '../tests/e2e/harness.js';
 
-const out = process.argv[2] ?? 'bench/out/browser.json';
+const out = process.argv[2] ?? 'perf/out/browser.json';
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const backends = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',');
 const large = env('BENCH_LARGE', 100_000);
