@@ -2,9 +2,8 @@
 # Builds the static site: dist/ = www/ + pkg/ (the wasm modules, CPU-only and WebGPU, and their
 # JS glue) + the bundle.
 # Serve dist/ with any static server; nothing else is fetched at run time.
-#   MOVIE_GENIE_PROFILE  cargo profile (default release: LTO; measured cold 11 min here for the
-#                        WebGPU module, 8 of them cargo, up to ~47 min on a busy 2-core machine,
-#                        then 6 min for the CPU module; wasm-dev shares the browser tests' build,
+#   MOVIE_GENIE_PROFILE  cargo profile (default release: what ships, with LTO and wasm-opt, the
+#                        slowest to build; wasm-dev shares the browser tests' incremental build,
 #                        for trying the page)
 #   WASM_OPT_LEVEL       wasm-opt level for the release profile (default -O3: speed over size;
 #                        other profiles skip wasm-opt)
