@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use burn::tensor::{Device, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use movie_genie::data::{ItemIndex, Thumbs};
-use movie_genie::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
-use movie_genie::rank::seeded_unit_rows;
-use movie_genie::score::{QuerySpace, ranking_table, score_rows};
+use movie_genie::engine::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
+use movie_genie::engine::score::{QuerySpace, ranking_table, score_rows};
+use movie_genie::engine::{ItemIndex, Thumbs};
+use movie_genie::fixtures::seeded_unit_rows;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

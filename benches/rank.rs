@@ -7,8 +7,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use movie_genie::bundle::{Bundle, Int8Table, ItemTable, PqConfig, PqTable};
-use movie_genie::rank::{TopK, seeded_unit_rows};
+use movie_genie::engine::bundle::{Bundle, Int8Table, ItemTable, PqConfig, PqTable};
+use movie_genie::engine::rank::TopK;
+use movie_genie::fixtures::seeded_unit_rows;
 
 const DIM: usize = 64;
 const K: usize = 20;

@@ -2,9 +2,9 @@
 //! backward and the Adam step over every positive of the train users minus the validation
 //! visitors, with `configs/two_tower_config.yaml`). Needs `movie-genie prepare` first; reads
 //! MOVIE_GENIE_DATA (default ../shared/data) for the split. Its peer is PyTorch on the same
-//! batches: `bench/torch_epoch.py`, run beside it by `bench/run.sh`.
+//! batches: `perf/torch_epoch.py`, run beside it by `perf/run.sh`.
 //!
-//! About 10 s an epoch here, so the sample is the 10 epochs criterion allows at least.
+//! An epoch takes seconds, so the sample is the 10 epochs criterion allows at least.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,8 +12,8 @@ use std::time::Duration;
 use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use indicatif::ProgressBar;
-use movie_genie::pipeline::{Paths, counts, load_inputs};
-use movie_genie::train::{Trainer, TrainingConfig, carve_validation};
+use movie_genie::pipeline::stages::{Paths, counts, load_inputs};
+use movie_genie::pipeline::train::{Trainer, TrainingConfig, carve_validation};
 
 fn epoch(c: &mut Criterion) {
     let data = PathBuf::from(

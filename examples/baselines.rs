@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use movie_genie::data::split::{GIVEN_COUNTS, Split};
-use movie_genie::eval::K_AT;
-use movie_genie::eval::protocol::{
+use movie_genie::pipeline::data::split::{GIVEN_COUNTS, Split};
+use movie_genie::pipeline::eval::K_AT;
+use movie_genie::pipeline::eval::protocol::{
     BaselineConfigs, ProtocolCases, describe, run_baselines, tune_baselines,
 };
 

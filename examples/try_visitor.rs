@@ -6,9 +6,9 @@
 //! the four tastes above; ids given are liked +2 as one visitor).
 
 use burn::tensor::Device;
-use movie_genie::bundle::Bundle;
-use movie_genie::data::{MovieId, Thumbs};
-use movie_genie::recommender::Recommender;
+use movie_genie::engine::bundle::Bundle;
+use movie_genie::engine::recommender::Recommender;
+use movie_genie::engine::{MovieId, Thumbs};
 
 const TASTES: [(&str, [u32; 5]); 4] = [
     // The Good, the Bad and the Ugly; Unforgiven; Dances with Wolves; Django Unchained;

@@ -9,14 +9,14 @@
 use std::path::PathBuf;
 
 use burn::tensor::Device;
-use movie_genie::data::split::GIVEN_COUNTS;
-use movie_genie::eval::baselines::{Ease, EaseConfig};
-use movie_genie::eval::personas::{mean_share, persona_lists, persona_shares, personas};
-use movie_genie::eval::{VisitorScorer, evaluate_visitors};
-use movie_genie::personalize::ItemVectors;
-use movie_genie::pipeline::{CachedVisitors, Paths, load_inputs, load_trained};
-use movie_genie::score::RankingConfig;
-use movie_genie::train::{TwoTowerVisitor, carve_validation};
+use movie_genie::engine::personalize::ItemVectors;
+use movie_genie::engine::score::RankingConfig;
+use movie_genie::pipeline::data::split::GIVEN_COUNTS;
+use movie_genie::pipeline::eval::baselines::{Ease, EaseConfig};
+use movie_genie::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
+use movie_genie::pipeline::eval::{VisitorScorer, evaluate_visitors};
+use movie_genie::pipeline::stages::{CachedVisitors, Paths, load_inputs, load_trained};
+use movie_genie::pipeline::train::{TwoTowerVisitor, carve_validation};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

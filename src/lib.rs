@@ -1,26 +1,15 @@
 //! Movie Genie: a two-tower movie recommender trained natively with burn and run in the browser.
 //!
-//! Shared core (native and wasm, no `cfg` inside): `data::{thumbs, MovieId, ItemIndex}`, `score`, `rank`,
-//! `bundle::{format, load}`. Native only: the CSV readers, `prepare`, `eval`, `bundle::export`.
+//! - [`engine`]: what both targets compile — model, personalisation, score, ranking, bundle
+//!   format and loader, the recommender.
+//! - [`pipeline`] (native): data, training, evaluation, export, the static server.
+//! - [`web`] (wasm32): the browser API.
+//! - [`fixtures`]: synthetic bundles and tables for tests and benchmarks on both targets.
 
-pub mod bundle;
-pub mod data;
-pub mod model;
-pub mod personalize;
-pub mod rank;
-pub mod recommender;
-pub mod score;
-
-#[cfg(not(target_arch = "wasm32"))]
-pub mod atomic;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod eval;
+pub mod engine;
+pub mod fixtures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pipeline;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod serve;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 

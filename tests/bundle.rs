@@ -1,14 +1,18 @@
 //! The bundle contract end to end: export → load round trip, one test per corruption the loader
 //! must name, and a proptest that mutated or truncated bundles never make `from_bytes` panic.
 
-use movie_genie::bundle::format::{self, Header, PREAMBLE_LEN, write_container, write_raw};
-use movie_genie::bundle::load::read_header;
-use movie_genie::bundle::quantize::{compress_smallest, top20_overlap};
-use movie_genie::bundle::{
+use movie_genie::engine::bundle::format::{self, Header, PREAMBLE_LEN, write_container, write_raw};
+use movie_genie::engine::bundle::load::read_header;
+use movie_genie::engine::bundle::{
     Bundle, BundleError, CatalogEntry, Int8Table, ItemTable, NamedTensor, PqConfig, PqTable,
+    ServingConfig, USER_PRIOR, user_layer_names,
 };
-use movie_genie::data::{ItemIndex, MovieId};
-use movie_genie::rank::TopK;
+use movie_genie::engine::model::mlp::MlpConfig;
+use movie_genie::engine::personalize::PersonalizeConfig;
+use movie_genie::engine::rank::TopK;
+use movie_genie::engine::score::RankingConfig;
+use movie_genie::engine::{ItemIndex, MovieId};
+use movie_genie::pipeline::export::{ExportError, compress_smallest, top20_overlap};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -38,23 +42,38 @@ fn catalog(rows: usize) -> Vec<CatalogEntry> {
             },
             tmdb_id: (i % 5 != 0).then_some(100_000 + i as u32),
             popularity: i as f32 * 0.5,
+            new: i % 6 == 5,
         })
         .collect()
 }
 
+/// The user tower: 4 → 3 (ReLU) → DIM − 1, the table's last column being the bias.
+fn serving() -> ServingConfig {
+    ServingConfig {
+        user_tower: MlpConfig::new(4, vec![3], DIM - 1),
+        temperature: 0.1,
+        bias_scale: 2.0,
+        personalize: PersonalizeConfig::new(),
+        ranking: RankingConfig::new(),
+    }
+}
+
 fn tensors() -> Vec<NamedTensor> {
-    vec![
-        NamedTensor::new("user_tower.layer0.weight", vec![DIM, 3], random(DIM * 3, 1)).unwrap(),
-        NamedTensor::new("user_tower.layer0.bias", vec![DIM], random(DIM, 2)).unwrap(),
-        NamedTensor::new("prior", vec![DIM], random(DIM, 3)).unwrap(),
-    ]
+    let mut out = Vec::new();
+    for (i, (d_in, d_out)) in [(4, 3), (3, DIM - 1)].into_iter().enumerate() {
+        let (weight, bias) = user_layer_names(i);
+        let seed = 10 * i as u64;
+        out.push(NamedTensor::new(weight, vec![d_in, d_out], random(d_in * d_out, seed)).unwrap());
+        out.push(NamedTensor::new(bias, vec![d_out], random(d_out, seed + 1)).unwrap());
+    }
+    out.push(NamedTensor::new(USER_PRIOR, vec![4], random(4, 3)).unwrap());
+    out
 }
 
 fn bundle_with(items: ItemTable) -> Bundle {
     let rows = items.rows();
     Bundle::new(
-        serde_json::json!({"model": {"dim": DIM, "hidden": [3]}, "lr": 0.001}),
-        serde_json::json!({"genres": ["Comedy", "Drama", "Sci-Fi"]}),
+        serving(),
         tensors(),
         items,
         catalog(rows),
@@ -122,7 +141,7 @@ fn round_trip_int8_keeps_everything() {
     assert_eq!(back, bundle);
     // Deterministic encoding: the same bundle gives the same bytes.
     assert_eq!(back.to_bytes(), bytes);
-    assert_eq!(back.tensor("prior").unwrap().shape, vec![DIM]);
+    assert_eq!(back.tensor(USER_PRIOR).unwrap().shape, vec![4]);
 }
 
 #[test]
@@ -141,11 +160,15 @@ fn round_trip_pq_keeps_the_table() {
 }
 
 #[test]
-fn empty_tensors_and_attribution_round_trip() {
+fn empty_attribution_round_trips_and_a_bundle_without_its_tower_is_refused() {
     let mut bundle = sample();
-    bundle.tensors.clear();
     bundle.attribution.clear();
     assert_eq!(Bundle::from_bytes(&bundle.to_bytes()).unwrap(), bundle);
+    bundle.tensors.clear();
+    assert!(matches!(
+        load_err(&bundle.to_bytes()),
+        BundleError::MissingTensor { .. }
+    ));
 }
 
 #[test]
@@ -205,10 +228,8 @@ fn newer_version_is_unsupported() {
     assert!(
         matches!(
             err,
-            BundleError::UnsupportedVersion {
-                got: 2,
-                supported: 1
-            }
+            BundleError::UnsupportedVersion { got, supported }
+                if got == format::FORMAT_VERSION + 1 && supported == format::FORMAT_VERSION
         ),
         "{err}"
     );
@@ -281,10 +302,10 @@ fn duplicate_section_is_rejected() {
 #[test]
 fn tensor_shape_disagreeing_with_data_is_rejected() {
     let mut bundle = sample();
-    bundle.tensors[0].shape = vec![3, 3]; // 36 bytes expected, 24 floats = 96 bytes held
+    bundle.tensors[0].shape = vec![3, 3]; // 36 bytes expected, 12 floats = 48 bytes held
     let err = load_err(&bundle.to_bytes());
     assert!(
-        matches!(&err, BundleError::TensorShape { expected, got: 96, .. } if expected == "36"),
+        matches!(&err, BundleError::TensorShape { expected, got: 48, .. } if expected == "36"),
         "{err}"
     );
 }
@@ -362,6 +383,42 @@ fn catalog_rows_must_match_item_rows() {
         "{err}"
     );
     assert!(err.to_string().contains("39") && err.to_string().contains("40"));
+}
+
+#[test]
+fn tensors_must_have_the_shapes_the_serving_config_gives() {
+    let mut bundle = sample();
+    let (weight, _) = user_layer_names(1);
+    let w = bundle
+        .tensors
+        .iter_mut()
+        .find(|t| t.name == weight)
+        .unwrap();
+    *w = NamedTensor::new(weight.clone(), vec![3, DIM], random(3 * DIM, 9)).unwrap();
+    assert_eq!(
+        load_err(&bundle.to_bytes()).to_string(),
+        format!(
+            "tensor `{weight}`: expected shape [3, {}] (from the serving config), got [3, {DIM}]",
+            DIM - 1
+        )
+    );
+    let mut bundle = sample();
+    bundle.meta.serving.user_tower.d_output = DIM;
+    assert!(matches!(
+        load_err(&bundle.to_bytes()),
+        BundleError::BadServing { .. }
+    ));
+}
+
+#[test]
+fn a_bundle_of_an_older_format_asks_to_be_re_exported() {
+    let mut bytes = sample().to_bytes();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let err = load_err(&bytes).to_string();
+    assert!(
+        err.contains("version 1 is not supported") && err.contains("re-export the bundle"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -449,12 +506,12 @@ fn write_atomic_round_trips_and_leaves_no_temp_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.bundle");
     let bundle = sample();
-    let written = movie_genie::bundle::export::write_atomic(&path, &bundle).unwrap();
+    let written = movie_genie::pipeline::export::write_atomic(&path, &bundle).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len() as u64, written);
     assert_eq!(Bundle::from_bytes(&bytes).unwrap(), bundle);
     // Overwriting works too and leaves only the bundle.
-    movie_genie::bundle::export::write_atomic(&path, &bundle).unwrap();
+    movie_genie::pipeline::export::write_atomic(&path, &bundle).unwrap();
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -468,7 +525,7 @@ fn write_atomic_refuses_an_invalid_bundle() {
     let path = dir.path().join("model.bundle");
     let mut bundle = sample();
     bundle.catalog.pop();
-    assert!(movie_genie::bundle::export::write_atomic(&path, &bundle).is_err());
+    assert!(movie_genie::pipeline::export::write_atomic(&path, &bundle).is_err());
     assert!(!path.exists());
 }
 
@@ -545,7 +602,7 @@ fn compress_smallest_picks_the_smallest_table_meeting_the_bar() {
     );
     assert!(matches!(
         compress_smallest(&table, dim, &queries, 1.01, &configs),
-        Err(BundleError::OverlapTooLow { .. })
+        Err(ExportError::OverlapTooLow { .. })
     ));
 }
 

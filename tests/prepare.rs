@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use movie_genie::data::prepare::{
+use movie_genie::engine::{MovieId, Thumbs};
+use movie_genie::pipeline::data::prepare::{
     LAYOUT_FILE, MOVIES_TABLE, PrepareConfig, PrepareOutcome, RATINGS_TABLE, prepare, read_layout,
 };
-use movie_genie::data::tables::{read_movies_table, read_ratings_table};
-use movie_genie::data::{MovieId, Thumbs};
+use movie_genie::pipeline::data::tables::{read_movies_table, read_ratings_table};
 
 const TMDB_HEADER: &str = "adult,belongs_to_collection,budget,genres,homepage,id,imdb_id,original_language,original_title,overview,popularity,poster_path,production_companies,production_countries,release_date,revenue,runtime,spoken_languages,status,tagline,title,video,vote_average,vote_count\n";
 

@@ -2,9 +2,9 @@
 //! it must decode, and its recommendations must follow a visitor's taste.
 
 use burn::tensor::Device;
-use movie_genie::bundle::Bundle;
-use movie_genie::data::{MovieId, Thumbs};
-use movie_genie::recommender::{Recommendation, Recommender};
+use movie_genie::engine::bundle::Bundle;
+use movie_genie::engine::recommender::{Recommendation, Recommender};
+use movie_genie::engine::{MovieId, Thumbs};
 
 const BUNDLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/www/assets/movie-genie.bundle");
 

@@ -5,14 +5,16 @@
 use std::collections::BTreeSet;
 
 use burn::tensor::Device;
-use movie_genie::data::movielens::Rating;
-use movie_genie::data::split::Split;
-use movie_genie::data::{MovieId, Thumbs};
-use movie_genie::eval::baselines::MostPopular;
-use movie_genie::eval::evaluate_visitors;
-use movie_genie::score::Genres;
-use movie_genie::train::config::DataCounts;
-use movie_genie::train::{ContentMatrix, TrainingConfig, TwoTowerVisitor, carve_validation, train};
+use movie_genie::engine::score::Genres;
+use movie_genie::engine::{MovieId, Thumbs};
+use movie_genie::pipeline::data::movielens::Rating;
+use movie_genie::pipeline::data::split::Split;
+use movie_genie::pipeline::eval::baselines::MostPopular;
+use movie_genie::pipeline::eval::evaluate_visitors;
+use movie_genie::pipeline::train::config::DataCounts;
+use movie_genie::pipeline::train::{
+    ContentMatrix, TrainingConfig, TwoTowerVisitor, carve_validation, train,
+};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

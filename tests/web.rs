@@ -6,10 +6,11 @@
 #![cfg(target_arch = "wasm32")]
 
 use gloo::storage::{LocalStorage, Storage};
-use movie_genie::bundle::Bundle;
-use movie_genie::data::{MovieId, Thumbs};
-use movie_genie::recommender::{Recommender, SyntheticSpec, TASTE_REASON, synthetic_bundle};
-use movie_genie::web::{Genie, pick_device};
+use movie_genie::engine::bundle::Bundle;
+use movie_genie::engine::recommender::{Recommender, TASTE_REASON};
+use movie_genie::engine::{MovieId, Thumbs};
+use movie_genie::fixtures::{SyntheticSpec, synthetic_bundle};
+use movie_genie::web::{Genie, js, pick_device};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -361,7 +362,7 @@ async fn a_detached_genie_restores_from_and_returns_text_without_storage() {
     assert_eq!(LocalStorage::raw().get_item(&key).ok().flatten(), None);
     assert_eq!(
         LocalStorage::raw()
-            .get_item(movie_genie::recommender::RATINGS_STORAGE_KEY)
+            .get_item(movie_genie::engine::ratings::RATINGS_STORAGE_KEY)
             .ok()
             .flatten(),
         None,
@@ -493,4 +494,19 @@ async fn measure_load_and_update_latency() {
             pct(&mut rank, 0.95),
         );
     }
+}
+
+#[wasm_bindgen_test]
+fn js_numbers_are_checked() {
+    assert_eq!(js::movie_id(42.0).unwrap(), MovieId(42));
+    for bad in [f64::NAN, -1.0, 1.5, 5e9, f64::INFINITY] {
+        assert!(js::movie_id(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        js::movie_id(f64::NAN).unwrap_err().to_string(),
+        "movie id must be a whole number from 0 to 4294967295 (got NaN)"
+    );
+    assert_eq!(js::count("k", 20.0, 1000).unwrap(), 20);
+    assert!(js::count("k", 0.0, 1000).is_err());
+    assert!(js::count("k", 1001.0, 1000).is_err());
 }

@@ -1,4 +1,4 @@
-// The benchmark mode of the page (`?bench=N`), driven by bench/browser.mjs; numbers are printed
+// The benchmark mode of the page (`?bench=N`), driven by perf/browser.mjs; numbers are printed
 // as MEASURE lines on the console, never judged here. Runs on the page's own thread so the
 // figures are compute, not messaging. Parameters:
 //   bench=N     rate → top-20 updates per catalog (default 50)

@@ -10,12 +10,12 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
-use movie_genie::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
-use movie_genie::eval::K_AT;
-use movie_genie::pipeline::{
+use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
+use movie_genie::pipeline::eval::K_AT;
+use movie_genie::pipeline::stages::{
     Paths, counts, evaluate_stage, export_stage, load_inputs, load_prepared, train_stage,
 };
-use movie_genie::train::TrainingConfig;
+use movie_genie::pipeline::train::TrainingConfig;
 
 #[derive(Parser)]
 #[command(
@@ -252,6 +252,6 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => run_train(args),
         Command::Evaluate(args) => run_evaluate(args),
         Command::Export(args) => run_export(args),
-        Command::Serve(args) => movie_genie::serve::serve(&args.dir, args.port),
+        Command::Serve(args) => movie_genie::pipeline::serve::serve(&args.dir, args.port),
     }
 }

@@ -1,0 +1,14 @@
+//! The engine both targets compile, with no `cfg`: the model, the visitor's personalisation, the
+//! score and ranking over the compressed table, the bundle's format and loader, and the
+//! recommender the browser drives.
+
+pub mod bundle;
+pub mod model;
+pub mod personalize;
+pub mod rank;
+pub mod ratings;
+pub mod recommender;
+pub mod score;
+pub mod thumbs;
+
+pub use thumbs::{ItemIndex, MovieId, Thumbs, ThumbsError};

@@ -1,0 +1,87 @@
+//! A ReLU multi-layer perceptron: Linear → ReLU (→ dropout) … → Linear.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Widths of a [`Mlp`].
+#[derive(Config, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Input width.
+    pub d_input: usize,
+    /// Hidden layer widths, each followed by ReLU; empty means a single linear map.
+    pub hidden: Vec<usize>,
+    /// Output width.
+    pub d_output: usize,
+    /// Dropout after each hidden ReLU, in training only.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+/// Linear/ReLU layers ending in a linear layer (no activation on the output).
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub layers: Vec<Linear>,
+    dropout: Dropout,
+}
+
+impl MlpConfig {
+    /// Builds the layers with burn's default initialisation.
+    pub fn init(&self, device: &Device) -> Mlp {
+        let widths: Vec<usize> = std::iter::once(self.d_input)
+            .chain(self.hidden.iter().copied())
+            .chain(std::iter::once(self.d_output))
+            .collect();
+        Mlp {
+            layers: widths
+                .windows(2)
+                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+                .collect(),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl Mlp {
+    /// The layers from saved weights (each `[d_in, d_out]`, bias `[d_out]`), without dropout.
+    pub fn from_weights(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Self {
+        Mlp {
+            layers: layers
+                .into_iter()
+                .map(|(weight, bias)| Linear {
+                    weight: Param::from_data(weight, device),
+                    bias: Some(Param::from_data(bias, device)),
+                })
+                .collect(),
+            dropout: DropoutConfig::new(0.0).init(),
+        }
+    }
+
+    /// Each layer's (weight `[d_in, d_out]`, bias `[d_out]`) as plain data.
+    pub fn weights(&self) -> Vec<(TensorData, TensorData)> {
+        self.layers
+            .iter()
+            .map(|l| {
+                let bias = l.bias.as_ref().expect("every layer is built with a bias");
+                (l.weight.val().into_data(), bias.val().into_data())
+            })
+            .collect()
+    }
+
+    /// # Shapes
+    /// - input: `[batch, d_input]`
+    /// - output: `[batch, d_output]`
+    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x);
+            if i < last {
+                x = self.dropout.forward(relu(x));
+            }
+        }
+        x
+    }
+}

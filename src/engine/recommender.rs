@@ -1,0 +1,848 @@
+//! The visitor's recommender, shared by the browser and native code: it holds the loaded bundle
+//! (frozen user tower, dequantised item vectors for fine-tuning, the compressed table for
+//! ranking, the catalog) and the visitor's thumbs. An update fine-tunes the visitor's vector
+//! (`FrozenUserTower::personalize`), reads it back (`into_data_async`, the only read the
+//! browser's WebGPU allows), then ranks the whole catalog in one dot product per row
+//! (`score`: cosine / τ + β · item bias, β the visitor's popularity weight).
+
+use std::collections::HashMap;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::Serialize;
+
+use crate::engine::bundle::{Bundle, BundleError, CatalogEntry, NamedTensor};
+use crate::engine::personalize::{
+    FrozenUserTower, ItemVectors, PersonalizeConfig, PersonalizeError,
+};
+use crate::engine::rank::{RankError, TopK};
+use crate::engine::score::{
+    Genres, QuerySpace, RankingConfig, ScoreError, check_popularity_weight, reason, table_items,
+};
+use crate::engine::{ItemIndex, MovieId, Thumbs, ThumbsError};
+
+/// Milliseconds since any fixed origin (`performance.now` in the browser, `Instant` natively).
+pub type Clock = fn() -> f64;
+
+/// The reason of a recommendation that no liked movie is near enough to name.
+pub const TASTE_REASON: &str = "popular with people who share your taste";
+
+/// What can go wrong loading a recommender or answering a visitor.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RecommendError {
+    #[error("movie id {id} is not in the catalog of {catalog} movies")]
+    UnknownMovie { id: MovieId, catalog: usize },
+    #[error(transparent)]
+    Thumbs(#[from] ThumbsError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("catalog lists movie id {id} twice (rows {first} and {second}); expected unique ids")]
+    DuplicateMovie {
+        id: MovieId,
+        first: usize,
+        second: usize,
+    },
+    #[error(transparent)]
+    Personalize(#[from] PersonalizeError),
+    #[error(transparent)]
+    Rank(#[from] RankError),
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    #[error("reading the visitor vector from the device failed: {reason}")]
+    Read { reason: String },
+}
+
+/// One recommended (or similar) movie, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendation {
+    pub movie_id: MovieId,
+    pub title: String,
+    pub year: Option<i32>,
+    pub genres: Vec<String>,
+    /// cosine / τ + β · item bias for recommendations, cosine for similar movies.
+    pub score: f32,
+    /// Why it is recommended: "because you liked X" when a liked movie of a shared genre is
+    /// near enough (`score::reason`), else [`TASTE_REASON`]; none before any thumbs up.
+    pub because: Option<String>,
+    pub because_movie_id: Option<MovieId>,
+}
+
+/// One of the visitor's ratings with the movie's title.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RatedMovie {
+    pub movie_id: MovieId,
+    pub thumbs: Thumbs,
+    pub title: String,
+    pub year: Option<i32>,
+}
+
+/// Timings and counts of the last update, for the page's footer and the measurements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Fine-tuning plus reading the vector back, in ms (`None` without a clock or before any update).
+    pub personalize_ms: Option<f64>,
+    /// Top-k over the compressed table plus the reasons, in ms.
+    pub rank_ms: Option<f64>,
+    /// Whether the last update reused the vector of unchanged ratings.
+    pub reused_vector: bool,
+    pub ratings: usize,
+    pub catalog: usize,
+    /// Fine-tuning steps per update.
+    pub steps: usize,
+}
+
+/// The visitor's vector being computed for a snapshot of their ratings.
+pub struct PendingUser {
+    ratings: Vec<(MovieId, Thumbs)>,
+    state: Pending,
+    clock: Option<Clock>,
+    started: Option<f64>,
+}
+
+enum Pending {
+    /// The ratings did not change since the last update.
+    Reused(Vec<f32>),
+    /// Fine-tuned on the device, not read back yet.
+    Computed(Tensor<1>),
+}
+
+/// A visitor vector with the ratings it was fitted to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserVector {
+    ratings: Vec<(MovieId, Thumbs)>,
+    /// `[output_dim]`, a unit vector.
+    vector: Vec<f32>,
+    personalize_ms: Option<f64>,
+    reused: bool,
+}
+
+impl UserVector {
+    /// The unit vector, `[output_dim]`.
+    pub fn vector(&self) -> &[f32] {
+        &self.vector
+    }
+}
+
+impl PendingUser {
+    /// Waits for the device and reads the vector (the browser's WebGPU only reads asynchronously).
+    pub async fn finish(self) -> Result<UserVector, RecommendError> {
+        let (vector, reused) = match self.state {
+            Pending::Reused(vector) => (vector, true),
+            Pending::Computed(tensor) => {
+                let data = tensor
+                    .into_data_async()
+                    .await
+                    .map_err(|e| RecommendError::Read {
+                        reason: format!("{e:?}"),
+                    })?;
+                let vector = data
+                    .try_into_vec::<f32>()
+                    .map_err(|e| RecommendError::Read {
+                        reason: format!("expected f32 values: {e:?}"),
+                    })?;
+                (vector, false)
+            }
+        };
+        let personalize_ms = match (self.clock, self.started) {
+            (Some(clock), Some(started)) if !reused => Some(clock() - started),
+            _ => None,
+        };
+        Ok(UserVector {
+            ratings: self.ratings,
+            vector,
+            personalize_ms,
+            reused,
+        })
+    }
+}
+
+/// The loaded model and one visitor's thumbs.
+pub struct Recommender {
+    catalog: Vec<CatalogEntry>,
+    by_id: HashMap<MovieId, ItemIndex>,
+    /// Titles folded for search (lower case, accents removed), in catalog order.
+    folded_titles: Vec<String>,
+    /// Catalog rows by descending popularity, ties to the lower row.
+    by_popularity: Vec<usize>,
+    ranker: TopK,
+    items: ItemVectors,
+    genres: Genres,
+    tower: FrozenUserTower,
+    config: PersonalizeConfig,
+    ranking: RankingConfig,
+    /// The visitor's `β` (the page's "familiar ↔ discover" control); starts at the bundle's.
+    popularity_weight: f64,
+    space: QuerySpace,
+    ratings: Vec<(MovieId, Thumbs)>,
+    last: Option<UserVector>,
+    clock: Option<Clock>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Recommender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recommender")
+            .field("catalog", &self.catalog.len())
+            .field("dim", &self.items.dim)
+            .field("ratings", &self.ratings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recommender {
+    /// Builds the recommender from a validated bundle, the user tower on `device`.
+    pub fn from_bundle(bundle: Bundle, device: &Device) -> Result<Self, RecommendError> {
+        bundle.validate()?;
+        let serving = bundle.meta.serving.clone();
+        let popularity_weight = check_popularity_weight(serving.ranking.popularity_weight)?;
+        let bias_scale = serving.bias_scale;
+        let temperature = serving.temperature;
+        let weights = bundle.user_tower()?;
+        let data = |t: &NamedTensor| TensorData::new(t.data.clone(), t.shape.clone());
+        let layers = weights
+            .layers
+            .iter()
+            .map(|(w, b)| (data(w), data(b)))
+            .collect();
+        let prior = data(weights.prior);
+        let tower = FrozenUserTower::new(layers, prior, temperature, device);
+
+        // Dequantise once: personalisation and reasons read vectors, ranking stays compressed.
+        let items = table_items(&bundle.items.dequantize(), bundle.items.dim(), bias_scale);
+        let space = QuerySpace::new(&items, temperature, bias_scale);
+
+        let mut by_id = HashMap::with_capacity(bundle.catalog.len());
+        for (row, entry) in bundle.catalog.iter().enumerate() {
+            if let Some(first) = by_id.insert(entry.movie_id, ItemIndex(row as u32)) {
+                return Err(RecommendError::DuplicateMovie {
+                    id: entry.movie_id,
+                    first: first.0 as usize,
+                    second: row,
+                });
+            }
+        }
+        let folded_titles = bundle.catalog.iter().map(|e| fold(&e.title)).collect();
+        let genres = Genres::new(
+            &bundle
+                .catalog
+                .iter()
+                .map(|e| e.genres.clone())
+                .collect::<Vec<_>>(),
+            &bundle
+                .catalog
+                .iter()
+                .map(|e| e.popularity)
+                .collect::<Vec<_>>(),
+        );
+        let mut by_popularity: Vec<usize> = (0..bundle.catalog.len()).collect();
+        by_popularity.sort_by(|&a, &b| {
+            bundle.catalog[b]
+                .popularity
+                .total_cmp(&bundle.catalog[a].popularity)
+                .then(a.cmp(&b))
+        });
+        let stats = Stats {
+            catalog: bundle.catalog.len(),
+            steps: serving.personalize.steps,
+            ..Stats::default()
+        };
+        Ok(Self {
+            catalog: bundle.catalog,
+            by_id,
+            folded_titles,
+            by_popularity,
+            ranker: TopK::by_row(bundle.items),
+            items,
+            genres,
+            tower,
+            config: serving.personalize,
+            ranking: serving.ranking,
+            popularity_weight,
+            space,
+            ratings: Vec::new(),
+            last: None,
+            clock: None,
+            stats,
+        })
+    }
+
+    /// Times updates with `clock` (the browser passes `performance.now`).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The catalog, in item-table row order.
+    pub fn catalog(&self) -> &[CatalogEntry] {
+        &self.catalog
+    }
+
+    /// The catalog entry of `id`, if the bundle has it.
+    pub fn entry(&self, id: MovieId) -> Option<&CatalogEntry> {
+        self.by_id
+            .get(&id)
+            .map(|index| &self.catalog[index.0 as usize])
+    }
+
+    /// The temperature τ the ranking query divides by.
+    pub fn temperature(&self) -> f64 {
+        self.space.temperature
+    }
+
+    /// The item-bias scale `s` (last query component).
+    pub fn bias_scale(&self) -> f32 {
+        self.space.bias_scale
+    }
+
+    fn index_of(&self, id: MovieId) -> Result<ItemIndex, RecommendError> {
+        self.by_id
+            .get(&id)
+            .copied()
+            .ok_or(RecommendError::UnknownMovie {
+                id,
+                catalog: self.catalog.len(),
+            })
+    }
+
+    /// Records (or replaces) the visitor's thumbs on `id`.
+    pub fn rate(&mut self, id: MovieId, thumbs: Thumbs) -> Result<(), RecommendError> {
+        self.index_of(id)?;
+        match self.ratings.iter_mut().find(|(m, _)| *m == id) {
+            Some(rating) => rating.1 = thumbs,
+            None => self.ratings.push((id, thumbs)),
+        }
+        Ok(())
+    }
+
+    /// Removes the visitor's thumbs on `id`; `false` when it was not rated.
+    pub fn unrate(&mut self, id: MovieId) -> Result<bool, RecommendError> {
+        self.index_of(id)?;
+        let before = self.ratings.len();
+        self.ratings.retain(|(m, _)| *m != id);
+        Ok(self.ratings.len() != before)
+    }
+
+    /// Forgets every rating.
+    pub fn clear_ratings(&mut self) {
+        self.ratings.clear();
+    }
+
+    /// The visitor's ratings in the order given.
+    pub fn ratings(&self) -> &[(MovieId, Thumbs)] {
+        &self.ratings
+    }
+
+    /// The ratings with titles, for the page.
+    pub fn rated_movies(&self) -> Vec<RatedMovie> {
+        self.ratings
+            .iter()
+            .filter_map(|&(movie_id, thumbs)| {
+                let entry = self.entry(movie_id)?;
+                Some(RatedMovie {
+                    movie_id,
+                    thumbs,
+                    title: entry.title.clone(),
+                    year: entry.year,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the ratings with `ratings`, keeping the last thumbs of a repeated id; returns
+    /// the ids not in the catalog, which are dropped.
+    pub fn restore(&mut self, ratings: &[(MovieId, Thumbs)]) -> Vec<MovieId> {
+        self.ratings.clear();
+        let mut unknown = Vec::new();
+        for &(id, thumbs) in ratings {
+            if self.rate(id, thumbs).is_err() {
+                unknown.push(id);
+            }
+        }
+        unknown
+    }
+
+    /// Starts an update: fine-tunes the visitor's vector to the current ratings (or reuses the
+    /// last one if they did not change). Nothing waits for the device yet.
+    pub fn start_update(&self) -> Result<PendingUser, RecommendError> {
+        let started = self.clock.map(|clock| clock());
+        if let Some(last) = self.last.as_ref().filter(|l| l.ratings == self.ratings) {
+            return Ok(PendingUser {
+                ratings: self.ratings.clone(),
+                state: Pending::Reused(last.vector.clone()),
+                clock: self.clock,
+                started,
+            });
+        }
+        let rated: Vec<(ItemIndex, Thumbs)> = self
+            .ratings
+            .iter()
+            .map(|&(id, thumbs)| Ok((self.index_of(id)?, thumbs)))
+            .collect::<Result<_, RecommendError>>()?;
+        let tensor = self.tower.personalize(&self.items, &rated, &self.config)?;
+        Ok(PendingUser {
+            ratings: self.ratings.clone(),
+            state: Pending::Computed(tensor),
+            clock: self.clock,
+            started,
+        })
+    }
+
+    /// The `k` best movies for `user`, none of them rated in the ratings it was fitted to; keeps
+    /// the vector for the next update and the timings for `stats`.
+    pub fn rank(
+        &mut self,
+        user: UserVector,
+        k: usize,
+    ) -> Result<Vec<Recommendation>, RecommendError> {
+        let started = self.clock.map(|clock| clock());
+        let rated: Vec<(ItemIndex, Thumbs)> = user
+            .ratings
+            .iter()
+            .filter_map(|(id, t)| self.by_id.get(id).map(|&i| (i, *t)))
+            .collect();
+        let q = self.space.query(&user.vector, self.popularity_weight);
+        let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
+        let top = match self.genres.boost(&rated, &self.ranking) {
+            Some(boost) => self.ranker.query_boosted(&q, k, &exclude, &boost)?,
+            None => self.ranker.query_with_exclusions(&q, k, &exclude)?,
+        };
+        let liked: Vec<ItemIndex> = rated
+            .iter()
+            .filter(|(_, t)| t.is_positive())
+            .map(|(i, _)| *i)
+            .collect();
+        let out = top
+            .into_iter()
+            .map(|(index, score)| {
+                let because = reason(
+                    &self.items,
+                    &self.genres,
+                    index,
+                    &liked,
+                    self.ranking.reason_min_cosine,
+                );
+                let mut rec = self.recommendation(index, score, because);
+                if because.is_none() && !liked.is_empty() {
+                    rec.because = Some(TASTE_REASON.to_string());
+                }
+                rec
+            })
+            .collect();
+        self.stats = Stats {
+            personalize_ms: user.personalize_ms.or(if user.reused {
+                self.stats.personalize_ms
+            } else {
+                None
+            }),
+            rank_ms: match (self.clock, started) {
+                (Some(clock), Some(started)) => Some(clock() - started),
+                _ => None,
+            },
+            reused_vector: user.reused,
+            ratings: user.ratings.len(),
+            ..self.stats.clone()
+        };
+        self.last = Some(user);
+        Ok(out)
+    }
+
+    /// `start_update`, `finish` and `rank` in one call.
+    pub async fn recommend(&mut self, k: usize) -> Result<Vec<Recommendation>, RecommendError> {
+        let user = self.start_update()?.finish().await?;
+        self.rank(user, k)
+    }
+
+    /// Sets the visitor's popularity weight `β` (0: taste alone … 1: as trained); the next
+    /// update re-ranks with the same vector, without fine-tuning again.
+    pub fn set_popularity_weight(&mut self, weight: f64) -> Result<(), RecommendError> {
+        self.popularity_weight = check_popularity_weight(weight)?;
+        Ok(())
+    }
+
+    /// The visitor's popularity weight `β`.
+    pub fn popularity_weight(&self) -> f64 {
+        self.popularity_weight
+    }
+
+    /// The bundle's popularity weight: the shipped operating point.
+    pub fn default_popularity_weight(&self) -> f64 {
+        self.ranking.popularity_weight
+    }
+
+    /// The visitor vector of the last update, `[output_dim]`.
+    pub fn last_vector(&self) -> Option<&[f32]> {
+        self.last.as_ref().map(|l| l.vector.as_slice())
+    }
+
+    /// The `k` movies whose vectors are nearest to `id`'s (cosine over the compressed table).
+    pub fn similar(&self, id: MovieId, k: usize) -> Result<Vec<Recommendation>, RecommendError> {
+        let index = self.index_of(id)?;
+        let mut query = self.items.row(index.0 as usize).to_vec();
+        query.push(0.0);
+        let top = self.ranker.query_with_exclusions(&query, k, &[index])?;
+        Ok(top
+            .into_iter()
+            .map(|(i, score)| self.recommendation(i, score, None))
+            .collect())
+    }
+
+    /// Up to `limit` movies whose title contains `text` (ignoring case and accents), most
+    /// popular first.
+    pub fn search(&self, text: &str, limit: usize) -> Vec<&CatalogEntry> {
+        let needle = fold(text.trim());
+        self.by_popularity
+            .iter()
+            .filter(|&&row| self.folded_titles[row].contains(&needle))
+            .take(limit)
+            .map(|&row| &self.catalog[row])
+            .collect()
+    }
+
+    /// Timings and counts of the last update.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            ratings: self.ratings.len(),
+            ..self.stats.clone()
+        }
+    }
+
+    fn recommendation(
+        &self,
+        index: ItemIndex,
+        score: f32,
+        because: Option<ItemIndex>,
+    ) -> Recommendation {
+        let e = &self.catalog[index.0 as usize];
+        let because = because.map(|b| &self.catalog[b.0 as usize]);
+        Recommendation {
+            movie_id: e.movie_id,
+            title: e.title.clone(),
+            year: e.year,
+            genres: e.genres.clone(),
+            score,
+            because: because.map(|b| format!("because you liked {}", display_title(b))),
+            because_movie_id: because.map(|b| b.movie_id),
+        }
+    }
+}
+
+/// "Title (Year)", or the title alone.
+fn display_title(entry: &CatalogEntry) -> String {
+    match entry.year {
+        Some(year) => format!("{} ({year})", entry.title),
+        None => entry.title.clone(),
+    }
+}
+
+/// Lower case with Latin accents removed ("Amélie" → "amelie"), for search.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match c {
+            // Combining diacritical marks (decomposed input): drop them.
+            '\u{300}'..='\u{36f}' => {}
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => out.push('a'),
+            'æ' => out.push_str("ae"),
+            'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => out.push('c'),
+            'ď' | 'đ' | 'ð' => out.push('d'),
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => out.push('e'),
+            'ĝ' | 'ğ' | 'ġ' | 'ģ' => out.push('g'),
+            'ĥ' | 'ħ' => out.push('h'),
+            'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => out.push('i'),
+            'ĳ' => out.push_str("ij"),
+            'ĵ' => out.push('j'),
+            'ķ' => out.push('k'),
+            'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => out.push('l'),
+            'ñ' | 'ń' | 'ņ' | 'ň' | 'ŉ' | 'ŋ' => out.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => out.push('o'),
+            'œ' => out.push_str("oe"),
+            'ŕ' | 'ŗ' | 'ř' => out.push('r'),
+            'ś' | 'ŝ' | 'ş' | 'š' | 'ſ' => out.push('s'),
+            'ß' => out.push_str("ss"),
+            'ţ' | 'ť' | 'ŧ' => out.push('t'),
+            'þ' => out.push_str("th"),
+            'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => out.push('u'),
+            'ŵ' => out.push('w'),
+            'ý' | 'ÿ' | 'ŷ' => out.push('y'),
+            'ź' | 'ż' | 'ž' => out.push('z'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::bundle::USER_PRIOR;
+    use crate::fixtures::{SyntheticSpec, synthetic_bundle};
+
+    fn clock() -> f64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1e3
+    }
+
+    fn recommender(rows: usize) -> Recommender {
+        Recommender::from_bundle(
+            synthetic_bundle(&SyntheticSpec::small(rows), 7),
+            &Device::default(),
+        )
+        .unwrap()
+        .with_clock(clock)
+    }
+
+    fn ids(recs: &[Recommendation]) -> Vec<MovieId> {
+        recs.iter().map(|r| r.movie_id).collect()
+    }
+
+    #[test]
+    fn the_synthetic_bundle_round_trips_through_bytes() {
+        let bundle = synthetic_bundle(&SyntheticSpec::small(30), 1);
+        let back = Bundle::from_bytes(&bundle.to_bytes()).unwrap();
+        assert_eq!(back, bundle);
+        Recommender::from_bundle(back, &Device::default()).unwrap();
+    }
+
+    #[test]
+    fn a_bundle_the_size_of_the_shipped_model_loads_and_updates() {
+        let spec = SyntheticSpec::movielens_small();
+        let mut r = Recommender::from_bundle(synthetic_bundle(&spec, 5), &Device::default())
+            .unwrap()
+            .with_clock(clock);
+        r.rate(MovieId(1), Thumbs::Up).unwrap();
+        assert_eq!(pollster::block_on(r.recommend(20)).unwrap().len(), 20);
+        assert_eq!(r.last_vector().unwrap().len(), spec.output_dim);
+        assert_eq!(r.stats().steps, spec.steps);
+    }
+
+    #[test]
+    fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
+        let mut r = recommender(60);
+        let cold = pollster::block_on(r.recommend(20)).unwrap();
+        assert_eq!(cold.len(), 20);
+        assert!(cold.iter().all(|c| c.because.is_none()));
+        let liked = cold[5].movie_id;
+        r.rate(liked, Thumbs::DoubleUp).unwrap();
+        r.rate(MovieId(11), Thumbs::Down).unwrap();
+        let warm = pollster::block_on(r.recommend(20)).unwrap();
+        assert!(!ids(&warm).contains(&liked));
+        assert!(!ids(&warm).contains(&MovieId(11)));
+        assert_ne!(ids(&cold), ids(&warm));
+        // The only liked movie is the reason of every recommendation near enough to it.
+        let title = display_title(r.entry(liked).unwrap());
+        let named = format!("because you liked {title}");
+        let liked_row = r.items.row(r.by_id[&liked].0 as usize).to_vec();
+        for rec in &warm {
+            let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);
+            let cos: f32 = row.iter().zip(&liked_row).map(|(a, b)| a * b).sum();
+            let near = f64::from(cos) >= r.ranking.reason_min_cosine
+                && r.genres.share(r.by_id[&liked], r.by_id[&rec.movie_id]);
+            assert_eq!(rec.because_movie_id, near.then_some(liked), "cosine {cos}");
+            let want = if near { named.as_str() } else { TASTE_REASON };
+            assert_eq!(rec.because.as_deref(), Some(want));
+        }
+        // Scores are descending and match cosine / τ + bias on the dequantised rows.
+        assert!(warm.windows(2).all(|w| w[0].score >= w[1].score));
+        let u = r.last_vector().unwrap().to_vec();
+        let top = r.by_id[&warm[0].movie_id].0 as usize;
+        let expected = u
+            .iter()
+            .zip(r.items.row(top))
+            .map(|(a, b)| a * b)
+            .sum::<f32>()
+            / r.temperature() as f32
+            + r.items.bias[top];
+        assert!(
+            (warm[0].score - expected).abs() < 0.05,
+            "{expected} vs {warm:?}"
+        );
+    }
+
+    #[test]
+    fn the_reason_is_the_nearest_liked_movie_of_a_shared_genre() {
+        let mut r = recommender(40);
+        let (a, b) = (MovieId(1), MovieId(21));
+        r.rate(a, Thumbs::Up).unwrap();
+        r.rate(b, Thumbs::Up).unwrap();
+        let recs = pollster::block_on(r.recommend(10)).unwrap();
+        for rec in recs {
+            let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);
+            let cos = |id: MovieId| -> f32 {
+                let v = r.items.row(r.by_id[&id].0 as usize);
+                v.iter().zip(row).map(|(x, y)| x * y).sum()
+            };
+            let index = r.by_id[&rec.movie_id];
+            let nearest = [a, b]
+                .into_iter()
+                .filter(|id| r.genres.share(r.by_id[id], index))
+                .max_by(|x, y| cos(*x).total_cmp(&cos(*y)).then(y.cmp(x)))
+                .filter(|id| f64::from(cos(*id)) >= r.ranking.reason_min_cosine);
+            assert_eq!(rec.because_movie_id, nearest);
+            if nearest.is_none() {
+                assert_eq!(rec.because.as_deref(), Some(TASTE_REASON));
+            }
+        }
+    }
+
+    #[test]
+    fn the_popularity_weight_reranks_without_fine_tuning_again() {
+        let mut r = recommender(60);
+        r.rate(MovieId(1), Thumbs::Up).unwrap();
+        let familiar = pollster::block_on(r.recommend(10)).unwrap();
+        assert_eq!(r.popularity_weight(), r.default_popularity_weight());
+        r.set_popularity_weight(0.0).unwrap();
+        let discover = pollster::block_on(r.recommend(10)).unwrap();
+        assert!(
+            r.stats().reused_vector,
+            "a new weight must not fine-tune again"
+        );
+        // With β = 0 the order is by the visitor's vector without the shared direction alone.
+        let u = r.last_vector().unwrap().to_vec();
+        let along: f32 = u.iter().zip(&r.space.shared).map(|(a, b)| a * b).sum();
+        let u: Vec<f32> = u
+            .iter()
+            .zip(&r.space.shared)
+            .map(|(a, m)| a - along * m)
+            .collect();
+        let cos = |id: MovieId| -> f32 {
+            let v = r.items.row(r.by_id[&id].0 as usize);
+            v.iter().zip(&u).map(|(x, y)| x * y).sum()
+        };
+        assert!(
+            discover
+                .windows(2)
+                .all(|w| cos(w[0].movie_id) >= cos(w[1].movie_id) - 1e-2)
+        );
+        assert_ne!(
+            ids(&familiar),
+            ids(&discover),
+            "the bias should matter at β = 1"
+        );
+        let err = r.set_popularity_weight(1.5).unwrap_err().to_string();
+        assert!(err.contains("from 0 to 1 (got 1.5)"), "{err}");
+        assert_eq!(
+            r.popularity_weight(),
+            0.0,
+            "a refused weight changes nothing"
+        );
+    }
+
+    #[test]
+    fn unchanged_ratings_reuse_the_vector_and_stats_have_timings() {
+        let mut r = recommender(30);
+        r.rate(MovieId(31), Thumbs::Up).unwrap();
+        let first = pollster::block_on(r.recommend(5)).unwrap();
+        let stats = r.stats();
+        assert!(!stats.reused_vector);
+        assert!(stats.personalize_ms.is_some_and(|ms| ms >= 0.0));
+        assert!(stats.rank_ms.is_some_and(|ms| ms >= 0.0));
+        assert_eq!((stats.ratings, stats.catalog, stats.steps), (1, 30, 20));
+        let again = pollster::block_on(r.recommend(5)).unwrap();
+        assert_eq!(first, again);
+        assert!(r.stats().reused_vector);
+        assert_eq!(r.stats().personalize_ms, stats.personalize_ms);
+    }
+
+    #[test]
+    fn rate_and_unrate_check_ids_and_replace_thumbs() {
+        let mut r = recommender(10);
+        let err = r.rate(MovieId(5), Thumbs::Up).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "movie id 5 is not in the catalog of 10 movies"
+        );
+        r.rate(MovieId(1), Thumbs::Up).unwrap();
+        r.rate(MovieId(11), Thumbs::Down).unwrap();
+        r.rate(MovieId(1), Thumbs::DoubleUp).unwrap();
+        assert_eq!(
+            r.ratings(),
+            [(MovieId(1), Thumbs::DoubleUp), (MovieId(11), Thumbs::Down)]
+        );
+        assert!(r.unrate(MovieId(1)).unwrap());
+        assert!(!r.unrate(MovieId(1)).unwrap());
+        assert!(r.unrate(MovieId(2)).is_err());
+        assert_eq!(r.rated_movies()[0].title, "Léon: The Professional");
+    }
+
+    #[test]
+    fn similar_returns_nearest_rows_without_the_movie_itself() {
+        let r = recommender(50);
+        let sims = r.similar(MovieId(1), 5).unwrap();
+        assert_eq!(sims.len(), 5);
+        assert!(!ids(&sims).contains(&MovieId(1)));
+        let v0 = r.items.row(0);
+        let mut exact: Vec<(usize, f32)> = (1..50)
+            .map(|i| (i, r.items.row(i).iter().zip(v0).map(|(a, b)| a * b).sum()))
+            .collect();
+        exact.sort_by(|a, b| b.1.total_cmp(&a.1));
+        assert_eq!(r.by_id[&sims[0].movie_id].0 as usize, exact[0].0);
+        assert!((sims[0].score - exact[0].1).abs() < 0.02);
+        assert!(r.similar(MovieId(2), 5).is_err());
+    }
+
+    #[test]
+    fn search_ignores_case_and_accents_and_ranks_by_popularity() {
+        let r = recommender(200);
+        let hits = r.search("AMELIE", 10);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].title, "Amélie");
+        assert_eq!(r.search("léon", 10)[0].movie_id, MovieId(11));
+        let many = r.search("movie 1", 50);
+        assert!(many.len() > 10);
+        assert!(many.windows(2).all(|w| w[0].popularity >= w[1].popularity));
+        assert_eq!(r.search("movie", 3).len(), 3);
+        assert!(r.search("no such film", 10).is_empty());
+        assert_eq!(fold("Ærø Straße Œuvre e\u{301}"), "aero strasse oeuvre e");
+    }
+
+    #[test]
+    fn bad_bundles_are_errors_naming_what_is_wrong() {
+        let mut bundle = synthetic_bundle(&SyntheticSpec::small(10), 3);
+        bundle.meta.serving.temperature = 0.0;
+        let err = Recommender::from_bundle(bundle, &Device::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "serving config: temperature: expected a number > 0, got 0"
+        );
+
+        let mut bundle = synthetic_bundle(&SyntheticSpec::small(10), 3);
+        bundle.tensors.retain(|t| t.name != USER_PRIOR);
+        let err = Recommender::from_bundle(bundle, &Device::default()).unwrap_err();
+        assert!(err.to_string().contains("user_tower.prior"), "{err}");
+
+        let mut bundle = synthetic_bundle(&SyntheticSpec::small(10), 3);
+        let w = bundle
+            .tensors
+            .iter_mut()
+            .find(|t| t.name == "user_tower.layers.1.weight")
+            .unwrap();
+        w.shape = vec![8, 16];
+        let err = Recommender::from_bundle(bundle, &Device::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tensor `user_tower.layers.1.weight`: expected shape [16, 8] (from the serving config), got [8, 16]"
+        );
+
+        let mut bundle = synthetic_bundle(&SyntheticSpec::small(10), 3);
+        bundle.catalog[3].movie_id = MovieId(1);
+        let err = Recommender::from_bundle(bundle, &Device::default()).unwrap_err();
+        assert!(
+            matches!(err, RecommendError::DuplicateMovie { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn restore_drops_unknown_ids() {
+        let mut r = recommender(10);
+        let unknown = r.restore(&[(MovieId(1), Thumbs::Up), (MovieId(2), Thumbs::Up)]);
+        assert_eq!(unknown, [MovieId(2)]);
+        assert_eq!(r.ratings(), [(MovieId(1), Thumbs::Up)]);
+    }
+}

@@ -1,0 +1,640 @@
+//! Native training of the two-tower model with burn's autodiff on the CPU: seeded triplet or
+//! softmax batches, Adam, early stopping on validation visitors carved from the train users,
+//! and the per-epoch history for the metrics file and the training-curve plot.
+
+pub mod config;
+pub mod plot;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+pub use config::TrainingConfig;
+
+use crate::engine::model::TwoTowerModel;
+use crate::engine::model::loss::{LossKind, binary_cross_entropy, margin_ranking, sampled_softmax};
+use crate::engine::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
+use crate::engine::score::{Genres, QuerySpace, RankingConfig, ranking_table, score_rows};
+use crate::engine::{ItemIndex, Thumbs};
+use crate::pipeline::data::split::{Interactions, VisitorCase};
+use crate::pipeline::eval::{VisitorScorer, WarmScorer, evaluate_visitors};
+
+/// One epoch's figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    /// Validation visitors' ndcg@20 at k = 10 given ratings.
+    pub valid_ndcg_at_20: f64,
+    /// The batches alone (sampling, forward, backward, optimiser step).
+    #[serde(default)]
+    pub train_seconds: f64,
+    /// The whole epoch: the batches, the item vectors and the validation visitors.
+    pub seconds: f64,
+}
+
+/// A trained model with what evaluation and export need.
+pub struct Trained {
+    pub model: TwoTowerModel,
+    /// Every catalog item's vector and bias from the best epoch.
+    pub items: ItemVectors,
+    pub history: Vec<EpochRecord>,
+    pub best_epoch: usize,
+    /// Train-user id per user-embedding row.
+    pub user_ids: Vec<u32>,
+}
+
+/// Content features of every catalog item, row-major `[num_items, dim]`, and its genres (the
+/// score's genre term reads them).
+pub struct ContentMatrix {
+    pub values: Vec<f32>,
+    pub dim: usize,
+    pub genres: Genres,
+}
+
+/// Carves validation visitors out of the train users: their first `k` ratings are given,
+/// their later positives relevant, and none of their ratings is trained on.
+pub fn carve_validation(
+    train: &Interactions,
+    fraction: f64,
+    k: usize,
+    seed: u64,
+) -> (Interactions, Vec<VisitorCase>) {
+    let mut order: Vec<usize> = (0..train.num_users()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(seed));
+    let count = (fraction * order.len() as f64).floor() as usize;
+    let held: HashSet<usize> = order[..count].iter().copied().collect();
+    let mut kept = Interactions {
+        num_items: train.num_items,
+        user_ids: Vec::new(),
+        rows: Vec::new(),
+    };
+    let mut cases = Vec::new();
+    for (row, (user_id, ratings)) in train.iter().enumerate() {
+        if held.contains(&row) {
+            let (given, later) = ratings.split_at(k.min(ratings.len()));
+            let relevant: Vec<_> = later
+                .iter()
+                .copied()
+                .filter(|(_, t)| t.is_positive())
+                .collect();
+            if !relevant.is_empty() {
+                cases.push(VisitorCase {
+                    user_id,
+                    given: given.to_vec(),
+                    given_outside_catalog: Vec::new(),
+                    relevant,
+                });
+            }
+        } else {
+            kept.user_ids.push(user_id);
+            kept.rows.push(ratings.to_vec());
+        }
+    }
+    (kept, cases)
+}
+
+/// One training run's state: the model, its optimiser, and what batches are drawn from.
+pub struct Trainer {
+    config: TrainingConfig,
+    device: Device,
+    rng: StdRng,
+    model: TwoTowerModel,
+    optim: ModuleOptimizer,
+    content_tensor: Tensor<2>,
+    num_items: usize,
+    /// (user row, item, weight) for every positive.
+    positives: Vec<(usize, u32, f32)>,
+    /// Per user: thumbs-downs (negatives), every rated item (never a sampled negative) and the
+    /// liked items (masked out of that user's softmax candidates).
+    downs: Vec<Vec<u32>>,
+    rated: Vec<HashSet<u32>>,
+    liked: Vec<Vec<u32>>,
+}
+
+impl Trainer {
+    /// A fresh model (seeded) over `train` (rows = users) with content features `content`.
+    pub fn new(
+        config: &TrainingConfig,
+        train: &Interactions,
+        content: &ContentMatrix,
+        device: &Device,
+    ) -> Self {
+        let device = device.clone().autodiff();
+        device.seed(config.seed);
+        let num_items = train.num_items;
+        let content_tensor = Tensor::<2>::from_data(
+            TensorData::new(content.values.clone(), [num_items, content.dim]),
+            &device,
+        );
+        let mut positives = Vec::new();
+        let mut downs = Vec::new();
+        let mut rated = Vec::new();
+        let mut liked = Vec::new();
+        for (row, (_, ratings)) in train.iter().enumerate() {
+            let mut d = Vec::new();
+            for (item, thumbs) in ratings {
+                match thumbs {
+                    Thumbs::Down => d.push(item.0),
+                    t => positives.push((row, item.0, t.value() as f32)),
+                }
+            }
+            downs.push(d);
+            rated.push(ratings.iter().map(|(i, _)| i.0).collect());
+            liked.push(
+                ratings
+                    .iter()
+                    .filter(|(_, t)| t.is_positive())
+                    .map(|(i, _)| i.0)
+                    .collect(),
+            );
+        }
+        Self {
+            model: config.model.init(&device),
+            optim: config.optimizer.init(),
+            rng: StdRng::seed_from_u64(config.seed),
+            config: config.clone(),
+            device,
+            content_tensor,
+            num_items,
+            positives,
+            downs,
+            rated,
+            liked,
+        }
+    }
+
+    /// Positives per epoch.
+    pub fn positives(&self) -> usize {
+        self.positives.len()
+    }
+
+    pub fn model(&self) -> &TwoTowerModel {
+        &self.model
+    }
+
+    /// One pass over every positive in shuffled batches; the mean loss per positive.
+    pub fn epoch(&mut self, bar: &ProgressBar) -> f64 {
+        let mut positives = std::mem::take(&mut self.positives);
+        positives.shuffle(&mut self.rng);
+        let mut total_loss = 0.0;
+        for chunk in positives.chunks(self.config.batch_size) {
+            total_loss += self.step(chunk) * chunk.len() as f64;
+            bar.inc(1);
+        }
+        self.positives = positives;
+        total_loss / self.positives.len() as f64
+    }
+
+    /// Samples `negatives` per positive of `chunk`, takes one optimiser step; the batch loss.
+    fn step(&mut self, chunk: &[(usize, u32, f32)]) -> f64 {
+        let config = &self.config;
+        let model_config = &config.model;
+        let device = &self.device;
+        let b = chunk.len();
+        let n = config.negatives;
+        let users: Vec<i64> = chunk.iter().map(|(u, _, _)| *u as i64).collect();
+        let pos: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
+        let weights: Vec<f32> = chunk.iter().map(|(_, _, w)| *w).collect();
+        let mut neg: Vec<i64> = Vec::with_capacity(b * n);
+        for (u, _, _) in chunk {
+            let downs = &self.downs[*u];
+            for _ in 0..n {
+                let use_down =
+                    !downs.is_empty() && self.rng.random_bool(config.thumbs_down_negative_rate);
+                let item = if use_down {
+                    downs[self.rng.random_range(0..downs.len())]
+                } else {
+                    // Uniform over items the user has not rated (rejection sampling).
+                    loop {
+                        let candidate = self.rng.random_range(0..self.num_items as u32);
+                        if !self.rated[*u].contains(&candidate) {
+                            break candidate;
+                        }
+                    }
+                };
+                neg.push(item as i64);
+            }
+        }
+        let ints =
+            |v: &[i64]| Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
+        let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), device);
+        let model = &self.model;
+        let user_vecs = model.user.forward(ints(&users));
+        let items_all: Vec<i64> = pos.iter().chain(neg.iter()).copied().collect();
+        let items_t = ints(&items_all);
+        let item_vecs = model.item.forward(
+            items_t.clone(),
+            self.content_tensor.clone().select(0, items_t.clone()),
+        );
+        let bias = model.item_bias(items_t);
+        let loss = match config.loss {
+            LossKind::MarginRanking | LossKind::BinaryCrossEntropy => {
+                let d = model_config.output_dim;
+                let pos_vecs = item_vecs.clone().slice([0..b, 0..d]);
+                let neg_vecs = item_vecs.slice([b..b + b * n, 0..d]).reshape([b, n, d]);
+                let pos_cos = (user_vecs.clone() * pos_vecs).sum_dim(1).reshape([b]);
+                let neg_cos = (user_vecs.reshape([b, 1, d]) * neg_vecs)
+                    .sum_dim(2)
+                    .reshape([b, n]);
+                if config.loss == LossKind::MarginRanking {
+                    margin_ranking(pos_cos, neg_cos, weights, config.margin)
+                } else {
+                    let t = model_config.temperature;
+                    let pos_bias = bias.clone().slice([0..b]);
+                    let neg_bias = bias.slice([b..b + b * n]).reshape([b, n]);
+                    binary_cross_entropy(
+                        pos_cos.div_scalar(t) + pos_bias,
+                        neg_cos.div_scalar(t) + neg_bias,
+                        weights,
+                    )
+                }
+            }
+            LossKind::SampledSoftmax => {
+                // Every row's candidates: all batch positives and all sampled negatives.
+                let logits = model.logits(user_vecs, item_vecs, bias);
+                let mask = accidental_hits(chunk, &items_all, &self.liked);
+                let c = items_all.len();
+                let labels = Tensor::<1, Int>::from_data(
+                    TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
+                    device,
+                );
+                let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, c]), device);
+                sampled_softmax(logits, labels, Some(mask), weights)
+            }
+        };
+        let value = loss
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("the loss should be f32")[0] as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self
+            .optim
+            .step(config.learning_rate, self.model.clone(), grads);
+        value
+    }
+}
+
+/// The softmax mask `[rows, candidates]` (1 = drop): for row `r`, every candidate column other
+/// than `r` that holds the row's own positive or an item the row's user liked — it is no
+/// negative for them. Looks each liked item up among the batch's columns, so the cost is
+/// rows × likes, not rows × columns.
+fn accidental_hits(chunk: &[(usize, u32, f32)], columns: &[i64], liked: &[Vec<u32>]) -> Vec<f32> {
+    let c = columns.len();
+    let mut at: HashMap<u32, Vec<usize>> = HashMap::with_capacity(c);
+    for (col, item) in columns.iter().enumerate() {
+        at.entry(*item as u32).or_default().push(col);
+    }
+    let mut mask = vec![0f32; chunk.len() * c];
+    for (row, (u, own, _)) in chunk.iter().enumerate() {
+        let hits = liked[*u].iter().chain(std::iter::once(own));
+        for col in hits.filter_map(|item| at.get(item)).flatten() {
+            if *col != row {
+                mask[row * c + col] = 1.0;
+            }
+        }
+    }
+    mask
+}
+
+/// Trains on `train` (rows = users) with content features `content`, validating on `valid`
+/// after every epoch and keeping the best.
+pub fn train(
+    config: &TrainingConfig,
+    train: &Interactions,
+    content: &ContentMatrix,
+    valid: &[VisitorCase],
+    device: &Device,
+) -> Trained {
+    let num_items = train.num_items;
+    let mut trainer = Trainer::new(config, train, content, device);
+    if !valid.is_empty() {
+        let popular = crate::pipeline::eval::baselines::MostPopular::fit(train);
+        let reference = evaluate_visitors(&popular, valid, num_items, 20)
+            .expect("most-popular gives one score per catalog item");
+        eprintln!(
+            "{} validation visitors; most-popular reaches ndcg@20 {:.4} on them",
+            valid.len(),
+            reference.ndcg
+        );
+    }
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, TwoTowerModel, ItemVectors)> = None;
+    let batches = trainer.positives().div_ceil(config.batch_size);
+    for epoch in 1..=config.num_epochs {
+        let start = Instant::now();
+        let bar = ProgressBar::new(batches as u64).with_style(
+            ProgressStyle::with_template(
+                "epoch {msg} {bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
+            )
+            .expect("the progress template should parse"),
+        );
+        bar.set_message(format!("{epoch}/{}", config.num_epochs));
+        let train_loss = trainer.epoch(&bar);
+        let train_seconds = start.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        let model = trainer.model();
+        let items = item_vectors(model, content, num_items);
+        let scorer = TwoTowerVisitor::new(
+            model,
+            items.clone(),
+            content.genres.clone(),
+            config.personalize.clone(),
+            config.ranking.clone(),
+            &trainer.device,
+        );
+        let valid_ndcg = evaluate_visitors(&scorer, valid, num_items, 20)
+            .expect("the scorer gives one score per catalog item")
+            .ndcg;
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            valid_ndcg_at_20: valid_ndcg,
+            train_seconds,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "epoch {epoch}: loss {:.4}, validation ndcg@20 {:.4} ({:.1} s, {:.1} s of it training)",
+            record.train_loss, record.valid_ndcg_at_20, record.seconds, record.train_seconds
+        );
+        history.push(record);
+        // Without validation visitors (the shipped model) the last epoch is kept.
+        if valid.is_empty() || best.as_ref().is_none_or(|(score, ..)| valid_ndcg > *score) {
+            best = Some((valid_ndcg, epoch, model.clone(), items));
+        } else if epoch - best.as_ref().map_or(0, |b| b.1) >= config.patience {
+            eprintln!(
+                "early stop: no validation gain for {} epochs",
+                config.patience
+            );
+            break;
+        }
+    }
+    let (_, best_epoch, model, items) = best.expect("at least one epoch should run");
+    Trained {
+        model,
+        items,
+        history,
+        best_epoch,
+        user_ids: train.user_ids.clone(),
+    }
+}
+
+/// Every catalog item's unit vector and bias, computed in inference mode in chunks.
+pub fn item_vectors(
+    model: &TwoTowerModel,
+    content: &ContentMatrix,
+    num_items: usize,
+) -> ItemVectors {
+    let model = model.valid();
+    let device = model.item.embedding.weight.val().device();
+    let mut vectors = Vec::new();
+    let mut bias = Vec::new();
+    for start in (0..num_items).step_by(2048) {
+        let end = (start + 2048).min(num_items);
+        let ids = Tensor::<1, Int>::from_data(
+            TensorData::new(
+                (start as i64..end as i64).collect::<Vec<_>>(),
+                [end - start],
+            ),
+            &device,
+        );
+        let rows = Tensor::<2>::from_data(
+            TensorData::new(
+                content.values[start * content.dim..end * content.dim].to_vec(),
+                [end - start, content.dim],
+            ),
+            &device,
+        );
+        vectors.extend(
+            model
+                .item
+                .forward(ids.clone(), rows)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 item vectors"),
+        );
+        bias.extend(
+            model
+                .item_bias(ids)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 item bias"),
+        );
+    }
+    let dim = vectors.len() / num_items.max(1);
+    ItemVectors { vectors, bias, dim }
+}
+
+/// The user tower's layers and prior as plain data (what the bundle stores).
+pub fn user_tower_data(model: &TwoTowerModel) -> (Vec<(TensorData, TensorData)>, TensorData) {
+    (
+        model.user.mlp.weights(),
+        model.user.mean_input().into_data(),
+    )
+}
+
+/// The two-tower model scoring a visitor through personalisation and the ranking score, as
+/// the browser does (in float: the browser's int8 table agrees to ~0.995 top-20 overlap).
+pub struct TwoTowerVisitor {
+    tower: FrozenUserTower,
+    items: ItemVectors,
+    genres: Genres,
+    table: Vec<f32>,
+    space: QuerySpace,
+    config: PersonalizeConfig,
+    ranking: RankingConfig,
+}
+
+impl TwoTowerVisitor {
+    /// Freezes the model's user tower for visitors.
+    pub fn new(
+        model: &TwoTowerModel,
+        items: ItemVectors,
+        genres: Genres,
+        config: PersonalizeConfig,
+        ranking: RankingConfig,
+        device: &Device,
+    ) -> Self {
+        let (layers, prior) = user_tower_data(model);
+        let tower = FrozenUserTower::new(layers, prior, model.temperature, &device.clone().inner());
+        let (table, bias_scale) = ranking_table(&items);
+        let space = QuerySpace::new(&items, model.temperature, bias_scale);
+        Self {
+            tower,
+            items,
+            genres,
+            table,
+            space,
+            config,
+            ranking,
+        }
+    }
+
+    /// The scorer of a trained model with the config's personalisation and ranking.
+    pub fn of(
+        trained: &Trained,
+        genres: &Genres,
+        config: &TrainingConfig,
+        device: &Device,
+    ) -> Self {
+        Self::new(
+            &trained.model,
+            trained.items.clone(),
+            genres.clone(),
+            config.personalize.clone(),
+            config.ranking.clone(),
+            device,
+        )
+    }
+
+    /// The same model ranking with other settings.
+    pub fn with_ranking(mut self, ranking: RankingConfig) -> Self {
+        self.ranking = ranking;
+        self
+    }
+
+    /// The visitor's unit vector.
+    pub fn user_vector(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        let user = self
+            .tower
+            .personalize(&self.items, given, &self.config)
+            .expect("evaluation cases index the catalog");
+        user.into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 user vector")
+    }
+
+    /// The ranking query for a visitor vector, as the browser forms it.
+    pub fn query(&self, user: &[f32]) -> Vec<f32> {
+        self.space.query(user, self.ranking.popularity_weight)
+    }
+
+    /// Every item's score for a visitor vector and the thumbs it was fitted to.
+    pub fn score_vector(&self, user: &[f32], given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        let mut scores = score_rows(&self.table, &self.query(user));
+        if let Some(boost) = self.genres.boost(given, &self.ranking) {
+            scores.iter_mut().zip(boost).for_each(|(s, b)| *s += b);
+        }
+        scores
+    }
+
+    /// The item vectors it ranks.
+    pub fn items(&self) -> &ItemVectors {
+        &self.items
+    }
+
+    /// The catalog's genres.
+    pub fn genres(&self) -> &Genres {
+        &self.genres
+    }
+}
+
+impl VisitorScorer for TwoTowerVisitor {
+    fn name(&self) -> String {
+        "two-tower".into()
+    }
+
+    fn score_visitor(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        self.score_vector(&self.user_vector(given), given)
+    }
+}
+
+/// The two-tower model scoring its own train users by id (the warm protocol); users it did not
+/// train on (its validation visitors) are scored as visitors from their training thumbs.
+pub struct TwoTowerWarm {
+    users: Vec<Vec<f32>>,
+    rows: std::collections::HashMap<u32, usize>,
+    visitor: TwoTowerVisitor,
+}
+
+impl TwoTowerWarm {
+    /// Precomputes every train user's vector.
+    pub fn new(
+        trained: &Trained,
+        genres: &Genres,
+        config: &TrainingConfig,
+        device: &Device,
+    ) -> Self {
+        let model = trained.model.valid();
+        let device_inner = model.user.embedding.weight.val().device();
+        let n = trained.user_ids.len();
+        let ids = Tensor::<1, Int>::from_data(
+            TensorData::new((0..n as i64).collect::<Vec<_>>(), [n]),
+            &device_inner,
+        );
+        let flat = model
+            .user
+            .forward(ids)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 user vectors");
+        let dim = flat.len() / n.max(1);
+        Self {
+            users: flat.chunks(dim).map(<[f32]>::to_vec).collect(),
+            rows: trained
+                .user_ids
+                .iter()
+                .enumerate()
+                .map(|(r, u)| (*u, r))
+                .collect(),
+            visitor: TwoTowerVisitor::of(trained, genres, config, device),
+        }
+    }
+}
+
+impl WarmScorer for TwoTowerWarm {
+    fn name(&self) -> String {
+        "two-tower".into()
+    }
+
+    fn score_user(&self, user_id: u32, train: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+        match self.rows.get(&user_id) {
+            Some(&row) => self.visitor.score_vector(&self.users[row], train),
+            None => self.visitor.score_visitor(train),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookup mask equals the definition applied to every (row, column) pair.
+    #[test]
+    fn accidental_hits_match_the_pairwise_definition() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let liked: Vec<Vec<u32>> = (0..6)
+            .map(|_| {
+                (0..rng.random_range(0..8))
+                    .map(|_| rng.random_range(0..20))
+                    .collect()
+            })
+            .collect();
+        let chunk: Vec<(usize, u32, f32)> = (0..10)
+            .map(|_| (rng.random_range(0..6), rng.random_range(0..20), 1.0))
+            .collect();
+        let mut columns: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
+        columns.extend((0..40).map(|_| rng.random_range(0..20i64)));
+        let mask = accidental_hits(&chunk, &columns, &liked);
+        let mut expected = vec![0f32; chunk.len() * columns.len()];
+        for (row, (u, own, _)) in chunk.iter().enumerate() {
+            for (col, item) in columns.iter().enumerate() {
+                let item = *item as u32;
+                if col != row && (item == *own || liked[*u].contains(&item)) {
+                    expected[row * columns.len() + col] = 1.0;
+                }
+            }
+        }
+        assert_eq!(mask, expected);
+        assert!(mask.contains(&1.0), "the fixture should have hits");
+    }
+}

@@ -1,0 +1,481 @@
+//! The browser API, the only wasm-bindgen code: one `Genie` class built from the bundle's bytes.
+//! It picks the device (WebGPU when the page prefers it and `navigator.gpu` gives an adapter,
+//! else ndarray on the CPU), keeps the visitor's ratings and hands plain objects to JS.
+//!
+//! build.sh builds this crate twice: with the `webgpu` feature (burn-wgpu and its shader
+//! compiler, most of that module) and without it (the CPU module, a fraction of the download).
+//! `www/genie-host.js` loads the WebGPU module only where the browser offers an adapter.
+//! Everything else is `recommender`, which is tested natively.
+//!
+//! Ratings persist one of two ways. `Genie.create` keeps them in localStorage itself (gloo).
+//! `Genie.detached` is for a module Worker, which has no localStorage: it restores from the text
+//! the page read and hands back `savedRatings()` for the page to store; `www/worker.js` runs it
+//! so fine-tuning never blocks the page.
+
+use std::cell::RefCell;
+
+use burn::tensor::Device;
+use gloo::storage::{LocalStorage, Storage};
+use js_sys::{Function, Promise, Reflect};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::engine::Thumbs;
+use crate::engine::bundle::Bundle;
+use crate::engine::bundle::{Int8Table, ItemTable};
+use crate::engine::rank::TopK;
+use crate::engine::ratings::{RATINGS_STORAGE_KEY, decode_ratings, encode_ratings};
+use crate::engine::recommender::{Recommender, Stats};
+use crate::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
+
+pub mod js;
+
+/// Most results one call returns (`k`, `limit`).
+const MAX_RESULTS: usize = 1000;
+
+/// Which device runs the user tower, for `backend()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendInfo {
+    /// `"webgpu"` or `"cpu"`.
+    pub kind: &'static str,
+    /// The WebGPU adapter (`vendor/architecture`, e.g. `google/swiftshader`), when known.
+    pub adapter: Option<String>,
+    /// Why the CPU runs it when WebGPU was preferred.
+    pub fallback_reason: Option<String>,
+}
+
+/// `stats()`: the last update's timings plus how the genie was loaded.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenieStats<'a> {
+    #[serde(flatten)]
+    update: Stats,
+    /// Bundle bytes → ready recommender (decode, device, saved ratings), in ms.
+    load_ms: f64,
+    backend: &'a BackendInfo,
+}
+
+/// A visitor's recommender in the page.
+#[wasm_bindgen]
+pub struct Genie {
+    inner: RefCell<Recommender>,
+    backend: BackendInfo,
+    /// The localStorage key, or `None` when the caller keeps the ratings (`detached`).
+    storage_key: Option<String>,
+    warnings: RefCell<Vec<String>>,
+    attribution: String,
+    load_ms: f64,
+}
+
+#[cfg(feature = "webgpu")]
+thread_local! {
+    /// The WebGPU device: burn's runtime initialises once per page, so later genies reuse it.
+    static GPU: RefCell<Option<(Device, Option<String>)>> = const { RefCell::new(None) };
+}
+
+#[wasm_bindgen]
+impl Genie {
+    /// Loads a bundle and the visitor's saved ratings; runs on WebGPU when `preferGpu` and the
+    /// browser gives an adapter, else on the CPU. `storageKey` defaults to the versioned key.
+    pub async fn create(
+        bytes: Vec<u8>,
+        #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
+        #[wasm_bindgen(js_name = storageKey)] storage_key: Option<String>,
+    ) -> Result<Genie, JsError> {
+        let key = storage_key.unwrap_or_else(|| RATINGS_STORAGE_KEY.to_owned());
+        let saved = with_storage(|| LocalStorage::raw().get_item(&key).map_err(describe));
+        let saved = saved.map_err(|reason| format!("saved ratings unavailable: {reason}"));
+        Self::load(bytes, prefer_gpu, Some(key), saved).await
+    }
+
+    /// Like `create`, but touches no storage (a Worker has none): restores the ratings from
+    /// `saved` (text a former `savedRatings()` gave; invalid entries are dropped with a warning)
+    /// and leaves saving to the caller.
+    pub async fn detached(
+        bytes: Vec<u8>,
+        #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
+        saved: Option<String>,
+    ) -> Result<Genie, JsError> {
+        Self::load(bytes, prefer_gpu, None, Ok(saved)).await
+    }
+
+    /// The ratings as the versioned text that `detached` restores (what `create` stores).
+    #[wasm_bindgen(js_name = savedRatings)]
+    pub fn saved_ratings(&self) -> String {
+        let inner = self.inner.borrow();
+        encode_ratings(inner.ratings(), inner.popularity_weight())
+    }
+
+    /// Sets how much popularity counts in the ranking, from 0 (discover: taste alone) to 1
+    /// (familiar: as trained), and saves it with the ratings; the next `recommend` re-ranks
+    /// without fine-tuning again.
+    #[wasm_bindgen(js_name = setPopularityWeight)]
+    pub fn set_popularity_weight(&self, weight: f64) -> Result<(), JsError> {
+        self.inner.borrow_mut().set_popularity_weight(weight)?;
+        self.save();
+        Ok(())
+    }
+
+    /// Replaces the ratings and popularity weight with those in `saved` (`null`: none), the
+    /// text another tab of this browser stored: the page calls it when the shared storage
+    /// changes under it, so each tab follows the last change made in any of them. Saves
+    /// nothing; returns what of `saved` was dropped, as warnings.
+    #[wasm_bindgen(js_name = replaceRatings)]
+    pub fn replace_ratings(&self, saved: Option<String>) -> Result<JsValue, JsError> {
+        let mut inner = self.inner.borrow_mut();
+        let restored = saved
+            .map(|text| decode_ratings(&text, |id| inner.entry(id).is_some()))
+            .unwrap_or_default();
+        inner.clear_ratings();
+        inner.restore(&restored.ratings);
+        let weight = restored
+            .popularity_weight
+            .unwrap_or_else(|| inner.default_popularity_weight());
+        inner.set_popularity_weight(weight)?;
+        to_js(&restored.warnings)
+    }
+
+    /// `{value, shipped}`: the visitor's popularity weight and the bundle's default.
+    #[wasm_bindgen(js_name = popularityWeight)]
+    pub fn popularity_weight(&self) -> Result<JsValue, JsError> {
+        let inner = self.inner.borrow();
+        to_js(&serde_json::json!({
+            "value": inner.popularity_weight(),
+            "shipped": inner.default_popularity_weight(),
+        }))
+    }
+
+    /// Records thumbs (-1, 1 or 2) on a movie and saves the ratings.
+    pub fn rate(
+        &self,
+        #[wasm_bindgen(js_name = movieId)] movie_id: f64,
+        thumbs: f64,
+    ) -> Result<(), JsError> {
+        let id = js::movie_id(movie_id)?;
+        let thumbs = Thumbs::from_f64(thumbs)?;
+        self.inner.borrow_mut().rate(id, thumbs)?;
+        self.save();
+        Ok(())
+    }
+
+    /// Removes the thumbs on a movie and saves; `false` when it was not rated.
+    pub fn unrate(
+        &self,
+        #[wasm_bindgen(js_name = movieId)] movie_id: f64,
+    ) -> Result<bool, JsError> {
+        let removed = self.inner.borrow_mut().unrate(js::movie_id(movie_id)?)?;
+        self.save();
+        Ok(removed)
+    }
+
+    /// Forgets every rating, here and in storage.
+    #[wasm_bindgen(js_name = clearRatings)]
+    pub fn clear_ratings(&self) {
+        self.inner.borrow_mut().clear_ratings();
+        self.save();
+    }
+
+    /// The `k` best unrated movies for the visitor:
+    /// `[{movieId, title, year, genres, score, because, becauseMovieId}]`.
+    pub async fn recommend(&self, k: f64) -> Result<JsValue, JsError> {
+        let k = js::count("k", k, MAX_RESULTS)?;
+        // No borrow spans the await: the page may rate while the device works.
+        let pending = self.inner.borrow().start_update()?;
+        let user = pending.finish().await?;
+        let recs = self.inner.borrow_mut().rank(user, k)?;
+        to_js(&recs)
+    }
+
+    /// Up to `limit` movies whose title contains `text` (case and accents ignored), most popular
+    /// first: `[{movieId, title, year, genres, tmdbId, popularity}]`.
+    pub fn search(&self, text: &str, limit: f64) -> Result<JsValue, JsError> {
+        let limit = js::count("limit", limit, MAX_RESULTS)?;
+        to_js(&self.inner.borrow().search(text, limit))
+    }
+
+    /// The `k` movies nearest to `movieId` (cosine): same shape as `recommend`.
+    pub fn similar(
+        &self,
+        #[wasm_bindgen(js_name = movieId)] movie_id: f64,
+        k: f64,
+    ) -> Result<JsValue, JsError> {
+        let id = js::movie_id(movie_id)?;
+        let k = js::count("k", k, MAX_RESULTS)?;
+        to_js(&self.inner.borrow().similar(id, k)?)
+    }
+
+    /// The visitor's ratings: `[{movieId, thumbs, title, year}]`.
+    pub fn ratings(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.borrow().rated_movies())
+    }
+
+    /// `{kind: "webgpu" | "cpu", adapter, fallbackReason}`.
+    pub fn backend(&self) -> Result<JsValue, JsError> {
+        to_js(&self.backend)
+    }
+
+    /// `{personalizeMs, rankMs, reusedVector, ratings, catalog, steps, loadMs, backend}`.
+    pub fn stats(&self) -> Result<JsValue, JsError> {
+        to_js(&GenieStats {
+            update: self.inner.borrow().stats(),
+            load_ms: self.load_ms,
+            backend: &self.backend,
+        })
+    }
+
+    /// What was dropped from the saved ratings (or could not be saved), for the page.
+    pub fn warnings(&self) -> Result<JsValue, JsError> {
+        to_js(&*self.warnings.borrow())
+    }
+
+    /// The data sources' attribution lines, shown by the page.
+    pub fn attribution(&self) -> String {
+        self.attribution.clone()
+    }
+}
+
+impl Genie {
+    async fn load(
+        bytes: Vec<u8>,
+        prefer_gpu: bool,
+        storage_key: Option<String>,
+        saved: Result<Option<String>, String>,
+    ) -> Result<Genie, JsError> {
+        #[cfg(feature = "console_error_panic_hook")]
+        console_error_panic_hook::set_once();
+        let started = now_ms();
+        let bundle = Bundle::from_bytes(&bytes)?;
+        drop(bytes);
+        let attribution = bundle.attribution.clone();
+        let (device, backend) = pick_device(prefer_gpu).await;
+        let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
+        let warnings = match saved {
+            Ok(Some(text)) => {
+                let restored = decode_ratings(&text, |id| recommender.entry(id).is_some());
+                recommender.restore(&restored.ratings);
+                if let Some(weight) = restored.popularity_weight {
+                    recommender.set_popularity_weight(weight)?;
+                }
+                restored.warnings
+            }
+            Ok(None) => Vec::new(),
+            Err(warning) => vec![warning],
+        };
+        for warning in &warnings {
+            gloo::console::warn!(format!("movie-genie: {warning}"));
+        }
+        Ok(Genie {
+            inner: RefCell::new(recommender),
+            backend,
+            storage_key,
+            warnings: RefCell::new(warnings),
+            attribution,
+            load_ms: now_ms() - started,
+        })
+    }
+
+    /// The visitor vector of the last update (for checks that compare devices).
+    pub fn last_vector(&self) -> Option<Vec<f32>> {
+        self.inner.borrow().last_vector().map(<[f32]>::to_vec)
+    }
+
+    /// Writes the ratings under the storage key, if this genie has one; a failure (quota,
+    /// private mode) is a warning.
+    fn save(&self) {
+        let Some(key) = &self.storage_key else {
+            return;
+        };
+        let text = self.saved_ratings();
+        if let Err(reason) =
+            with_storage(|| LocalStorage::raw().set_item(key, &text).map_err(describe))
+        {
+            let warning = format!("could not save ratings: {reason}");
+            gloo::console::warn!(format!("movie-genie: {warning}"));
+            self.warnings.borrow_mut().push(warning);
+        }
+    }
+}
+
+/// Runs `f` when this context has localStorage (gloo's `raw` throws without a window).
+fn with_storage<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match Reflect::get(&js_sys::global(), &JsValue::from_str("localStorage")) {
+        Ok(storage) if !storage.is_undefined() && !storage.is_null() => f(),
+        Ok(_) => Err("this context has no localStorage".into()),
+        Err(e) => Err(describe(e)),
+    }
+}
+
+/// WebGPU when preferred and available, else the CPU, with the reason.
+pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
+    #[allow(deprecated)] // burn 0.22 deprecates ndarray for flex; the project builds ndarray.
+    let cpu = Device::ndarray();
+    let fallback = |reason: Option<String>| {
+        (
+            cpu.clone(),
+            BackendInfo {
+                kind: "cpu",
+                adapter: None,
+                fallback_reason: reason,
+            },
+        )
+    };
+    if !prefer_gpu {
+        return fallback(None);
+    }
+    #[cfg(feature = "webgpu")]
+    if let Some((device, adapter)) = GPU.with_borrow(Clone::clone) {
+        return (device, webgpu_info(adapter));
+    }
+    let adapter = match webgpu_adapter().await {
+        Ok(Some(adapter)) => adapter,
+        Ok(None) => return fallback(Some("the browser offers no WebGPU adapter".into())),
+        Err(e) => return fallback(Some(format!("asking for a WebGPU adapter failed: {e}"))),
+    };
+    #[cfg(not(feature = "webgpu"))]
+    {
+        let _ = adapter;
+        fallback(Some(
+            "this is the CPU-only module (the WebGPU one did not load)".into(),
+        ))
+    }
+    #[cfg(feature = "webgpu")]
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => {
+            GPU.set(Some((device.clone(), adapter.clone())));
+            (device, webgpu_info(adapter))
+        }
+        Err(e) => fallback(Some(format!("WebGPU init failed: {e:?}"))),
+    }
+}
+
+#[cfg(feature = "webgpu")]
+fn webgpu_info(adapter: Option<String>) -> BackendInfo {
+    BackendInfo {
+        kind: "webgpu",
+        adapter,
+        fallback_reason: None,
+    }
+}
+
+/// `navigator.gpu.requestAdapter()`: `Ok(None)` without WebGPU or an adapter, else the
+/// adapter's name when the browser tells it (`Some(None)` when it does not).
+async fn webgpu_adapter() -> Result<Option<Option<String>>, String> {
+    let get = |target: &JsValue, key: &str| Reflect::get(target, &JsValue::from_str(key));
+    let navigator = get(&js_sys::global(), "navigator").map_err(describe)?;
+    let gpu = get(&navigator, "gpu").map_err(describe)?;
+    if gpu.is_undefined() || gpu.is_null() {
+        return Ok(None);
+    }
+    let request: Function = get(&gpu, "requestAdapter")
+        .map_err(describe)?
+        .dyn_into()
+        .map_err(|_| "navigator.gpu.requestAdapter is not a function".to_owned())?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(describe)?
+        .dyn_into()
+        .map_err(|_| "requestAdapter did not return a promise".to_owned())?;
+    let adapter = JsFuture::from(promise).await.map_err(describe)?;
+    if adapter.is_undefined() || adapter.is_null() {
+        return Ok(None);
+    }
+    let info = get(&adapter, "info").unwrap_or(JsValue::UNDEFINED);
+    let field = |key: &str| {
+        get(&info, key)
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let name = match (field("vendor"), field("architecture")) {
+        (Some(vendor), Some(arch)) => Some(format!("{vendor}/{arch}")),
+        (vendor, arch) => vendor.or(arch).or_else(|| field("description")),
+    };
+    Ok(Some(name))
+}
+
+/// A random bundle of the shipped model's shape over `rows` movies (`www/bench.js` ranks a
+/// 100k-movie catalog with it).
+#[wasm_bindgen(js_name = syntheticBundle)]
+pub fn synthetic_bundle_bytes(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
+    let rows = js::count("rows", rows, 10_000_000)?;
+    let spec = SyntheticSpec {
+        rows,
+        ..SyntheticSpec::movielens_small()
+    };
+    Ok(synthetic_bundle(&spec, seed as u64).to_bytes())
+}
+
+/// The ranking kernel alone, for `www/bench.js`: seeded unit vectors kept as f32 (what a plain
+/// JS loop would scan) and as the int8 table the bundle ships (what `rank` scans).
+#[wasm_bindgen]
+pub struct RankBench {
+    index: TopK,
+    floats: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl RankBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(rows: f64, dim: f64, seed: f64) -> Result<RankBench, JsError> {
+        let rows = js::count("rows", rows, 10_000_000)?;
+        let dim = js::count("dim", dim, 4096)?;
+        let floats = seeded_unit_rows(rows, dim, seed as u64);
+        let table = Int8Table::quantize(&floats, dim)?;
+        Ok(RankBench {
+            index: TopK::by_row(ItemTable::Int8(table)),
+            floats,
+        })
+    }
+
+    /// The f32 rows, row-major `[rows, dim]` (a copy, for the JS loop).
+    pub fn floats(&self) -> Vec<f32> {
+        self.floats.clone()
+    }
+
+    /// Row indices of the `k` best rows for `query` over the int8 table, best first.
+    #[wasm_bindgen(js_name = topK)]
+    pub fn top_k(&self, query: &[f32], k: f64) -> Result<Vec<u32>, JsError> {
+        let k = js::count("k", k, MAX_RESULTS)?;
+        let best = self.index.query(query, k)?;
+        Ok(best.into_iter().map(|(row, _)| row.0).collect())
+    }
+}
+
+/// `performance.now()` in a window or a worker; 0 where there is none.
+pub fn now_ms() -> f64 {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|performance| {
+            let now: Function = Reflect::get(&performance, &JsValue::from_str("now"))
+                .ok()?
+                .dyn_into()
+                .ok()?;
+            now.call0(&performance).ok()?.as_f64()
+        })
+        .unwrap_or(0.0)
+}
+
+/// A thrown JS value as text.
+fn describe(value: JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// Plain JS objects and arrays (`None` becomes `null`), built by one `JSON.parse` of the value
+/// as JSON text: serde-wasm-bindgen's object building crosses into JS once per field, which is
+/// slower for results of many fields (`www/bench.js` measures the handover; perf/RESULTS.md).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| JsError::new(&format!("could not convert a result for JS: {e}")))?;
+    js_sys::JSON::parse(&text).map_err(|e| {
+        JsError::new(&format!(
+            "could not convert a result for JS: {}",
+            describe(e)
+        ))
+    })
+}
