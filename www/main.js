@@ -90,10 +90,12 @@ function thumbButtons(m) {
   return group;
 }
 
-/** One movie: title, year, genres, optional reason, thumbs. `data-movie-id` ties it to thumbs. */
+/** One movie: title, year, a "new" mark, genres, optional reason, thumbs. `data-movie-id` ties it to thumbs. */
 function card(m, { reason = null, remove = false } = {}) {
   const title = el('h3', { class: 'title' }, el('span', { text: m.title }));
   if (m.year) title.append(' ', el('span', { class: 'year', text: `(${m.year})` }));
+  // Added to the catalog after training (`movie-genie add-movies`).
+  if (m.new) title.append(' ', el('span', { class: 'new', text: 'new' }));
   const li = el('li', { class: 'card', 'data-movie-id': String(m.movieId) }, title);
   if (m.genres?.length) li.append(el('p', { class: 'genres', text: m.genres.join(' · ') }));
   if (reason) li.append(reason);

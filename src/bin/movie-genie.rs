@@ -10,6 +10,8 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
+use movie_genie::pipeline::add_movies::{ITEM_TOWER_FILE, add_movies_file};
+use movie_genie::pipeline::data::embed::SentenceEmbedder;
 use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::stages::{
@@ -45,6 +47,10 @@ enum Command {
     /// Write the site's model bundle: the user tower, the compressed movie-embedding table
     /// (the smallest that keeps top-20 overlap with the float ranking) and the catalog.
     Export(ExportArgs),
+    /// Append new movies (The Movies Dataset's movies_metadata.csv schema) to a bundle without
+    /// retraining: their content features as `prepare` computes them, their vectors from the
+    /// item tower `export` wrote; marked new in the catalog.
+    AddMovies(AddMoviesArgs),
     /// Serve the built site (build.sh's dist/) on 127.0.0.1, as a static host would.
     Serve(ServeArgs),
 }
@@ -60,12 +66,39 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
+struct AddMoviesArgs {
+    /// The new movies: a CSV with movies_metadata.csv's columns (id, title, release_date,
+    /// genres, overview, original_language, budget, revenue, runtime, popularity, vote_average,
+    /// vote_count, adult, belongs_to_collection, tagline, homepage).
+    movies: PathBuf,
+    /// The bundle to add to.
+    #[arg(long, default_value = "www/assets/movie-genie.bundle")]
+    bundle: PathBuf,
+    /// Where the new bundle goes [default: over --bundle].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The item tower `export` wrote with that bundle.
+    #[arg(long, default_value = ITEM_TOWER_FILE)]
+    item_tower: PathBuf,
+    /// The sentence model folder (all-MiniLM-L6-v2), as for `prepare`.
+    #[arg(
+        long,
+        env = "MOVIE_GENIE_MODEL",
+        default_value = "../shared/models/all-MiniLM-L6-v2"
+    )]
+    model: PathBuf,
+}
+
+#[derive(Args)]
 struct ExportArgs {
     #[command(flatten)]
     stage: StageArgs,
     /// The bundle file to write.
     #[arg(long, default_value = "www/assets/movie-genie.bundle")]
     out: PathBuf,
+    /// The item tower file `add-movies` reads (not part of the site).
+    #[arg(long, default_value = ITEM_TOWER_FILE)]
+    item_tower: PathBuf,
     /// Least mean top-20 overlap (over validation visitors) the compressed table must keep.
     #[arg(long, default_value_t = 0.98)]
     min_overlap: f64,
@@ -232,10 +265,17 @@ fn run_evaluate(args: StageArgs) -> anyhow::Result<()> {
 fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let paths = args.stage.paths();
     let prepared = load_prepared(&paths)?;
-    let report = export_stage(&prepared, &paths, &args.out, args.min_overlap, &device())?;
+    let report = export_stage(
+        &prepared,
+        &paths,
+        &args.out,
+        &args.item_tower,
+        args.min_overlap,
+        &device(),
+    )?;
     println!(
-        "export: wrote {} ({} bytes, table {})",
-        report.path, report.bytes, report.chosen
+        "export: wrote {} ({} bytes, table {}) and {} ({} bytes)",
+        report.path, report.bytes, report.chosen, report.item_tower, report.item_tower_bytes
     );
     for (label, bytes, overlap) in &report.candidates {
         println!("  {label:>8}: items section {bytes} bytes, top-20 overlap {overlap:.4}");
@@ -246,12 +286,41 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_add_movies(args: AddMoviesArgs) -> anyhow::Result<()> {
+    let embedder = SentenceEmbedder::load(&args.model)?;
+    let out = args.out.unwrap_or_else(|| args.bundle.clone());
+    let (added, bytes) = add_movies_file(
+        &args.bundle,
+        &args.item_tower,
+        &args.movies,
+        &out,
+        |texts| embedder.embed(texts).map_err(|e| e.to_string()),
+        &device(),
+    )?;
+    for m in &added {
+        println!(
+            "  added movie {} (TMDB {}): {} [{}]",
+            m.movie_id,
+            m.tmdb_id,
+            m.title,
+            m.genres.join("|")
+        );
+    }
+    println!(
+        "add-movies: wrote {} ({bytes} bytes, {} new movies)",
+        out.display(),
+        added.len()
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Prepare(args) => run_prepare(args),
         Command::Train(args) => run_train(args),
         Command::Evaluate(args) => run_evaluate(args),
         Command::Export(args) => run_export(args),
+        Command::AddMovies(args) => run_add_movies(args),
         Command::Serve(args) => movie_genie::pipeline::serve::serve(&args.dir, args.port),
     }
 }

@@ -65,6 +65,8 @@ pub struct Recommendation {
     /// near enough (`score::reason`), else [`TASTE_REASON`]; none before any thumbs up.
     pub because: Option<String>,
     pub because_movie_id: Option<MovieId>,
+    /// Added after training (`movie-genie add-movies`); the page marks it new.
+    pub new: bool,
 }
 
 /// One of the visitor's ratings with the movie's title.
@@ -75,6 +77,8 @@ pub struct RatedMovie {
     pub thumbs: Thumbs,
     pub title: String,
     pub year: Option<i32>,
+    /// Added after training (`movie-genie add-movies`).
+    pub new: bool,
 }
 
 /// Timings and counts of the last update, for the page's footer and the measurements.
@@ -345,6 +349,7 @@ impl Recommender {
                     thumbs,
                     title: entry.title.clone(),
                     year: entry.year,
+                    new: entry.new,
                 })
             })
             .collect()
@@ -524,6 +529,7 @@ impl Recommender {
             score,
             because: because.map(|b| format!("because you liked {}", display_title(b))),
             because_movie_id: because.map(|b| b.movie_id),
+            new: e.new,
         }
     }
 }

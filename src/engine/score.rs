@@ -54,12 +54,20 @@ pub fn check_popularity_weight(value: f64) -> Result<f64, ScoreError> {
 pub fn ranking_table(items: &ItemVectors) -> (Vec<f32>, f32) {
     let max_bias = items.bias.iter().fold(0.0f32, |m, b| m.max(b.abs()));
     let scale = if max_bias > 0.0 { max_bias / 0.5 } else { 1.0 };
+    (table_rows(items, scale), scale)
+}
+
+/// The rows `[v ; b / s]` for a given bias scale `s` (rows added to a table keep its `s`).
+///
+/// # Shapes
+/// `[items.len(), items.dim + 1]`, row-major.
+pub fn table_rows(items: &ItemVectors, bias_scale: f32) -> Vec<f32> {
     let mut table = Vec::with_capacity(items.len() * (items.dim + 1));
     for i in 0..items.len() {
         table.extend_from_slice(items.row(i));
-        table.push(items.bias[i] / scale);
+        table.push(items.bias[i] / bias_scale);
     }
-    (table, scale)
+    table
 }
 
 /// The inverse of [`ranking_table`]: the vectors and biases of a (dequantised) table with

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::model::TwoTowerModel;
 use crate::engine::score::{Genres, RankingConfig, ranking_table, reason};
 use crate::engine::{ItemIndex, MovieId};
+use crate::pipeline::add_movies::{cold_start_fills, content_vectors};
 use crate::pipeline::data::content::FeatureLayout;
 use crate::pipeline::data::movielens::{DataError, Rating, Tag, read_tags};
 use crate::pipeline::data::prepare::{
@@ -30,6 +31,10 @@ use crate::pipeline::data::split::{
 };
 use crate::pipeline::data::tables::{
     MovieFeatures, read_movies_table, read_ratings_table, write_atomic,
+};
+use crate::pipeline::eval::cold_start::{
+    self, ColdStartReport, ColdStartResult, content_only_scores, evaluate_cold_start,
+    held_out_rows, random_scores, without_items,
 };
 use crate::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
 use crate::pipeline::eval::protocol::{
@@ -604,6 +609,8 @@ pub fn evaluate_stage(
         .flat_map(|(name, all)| SplitSpread::summarise(name, all))
         .collect();
 
+    report.cold_start = Some(cold_start(config, inputs, &cases, k_at, device));
+
     let points = tradeoff(&trained, config, inputs, k_at, device)?;
     write_json(&paths.metrics.join("tradeoff.json"), &points)?;
     write_file_atomic(
@@ -625,6 +632,126 @@ pub fn evaluate_stage(
         report.to_markdown().as_bytes(),
     )?;
     Ok(report)
+}
+
+/// The cold-start protocol (`eval::cold_start`) on the test visitors given 10 ratings.
+fn cold_start(
+    config: &TrainingConfig,
+    inputs: &Inputs,
+    cases: &ProtocolCases,
+    k_at: usize,
+    device: &Device,
+) -> ColdStartReport {
+    let held = held_out_rows(cases.catalog_len);
+    let given = &cases.visitors[1];
+    ColdStartReport {
+        held_out_movies: held.len(),
+        catalog_len: cases.catalog_len,
+        seed: cold_start::SEED,
+        given: given.k,
+        k_at,
+        results: cold_start_results(
+            config,
+            inputs,
+            &cases.train,
+            &given.cases,
+            &held,
+            k_at,
+            device,
+        ),
+    }
+}
+
+/// A model trained on `train` without any rating of the `held` movies, those movies given
+/// vectors from content alone, against a content-only recommender and a random ordering, on
+/// `cases`.
+pub fn cold_start_results(
+    config: &TrainingConfig,
+    inputs: &Inputs,
+    train: &Interactions,
+    cases: &[VisitorCase],
+    held: &HashSet<usize>,
+    k_at: usize,
+    device: &Device,
+) -> Vec<ColdStartResult> {
+    let catalog_len = train.num_items;
+    eprintln!("cold start: training without {} movies", held.len());
+    let (trained, _) = fit(config, inputs, &without_items(train, held), device);
+    let kept: Vec<usize> = (0..catalog_len).filter(|r| !held.contains(r)).collect();
+    let (id_fill, bias_fill) = cold_start_fills(&trained.model, &kept, config.id_dropout);
+    let content = &inputs.content;
+    let mut held_rows: Vec<usize> = held.iter().copied().collect();
+    held_rows.sort_unstable();
+    let held_content: Vec<f32> = held_rows
+        .iter()
+        .flat_map(|&r| {
+            content.values[r * content.dim..(r + 1) * content.dim]
+                .iter()
+                .copied()
+        })
+        .collect();
+    let model = trained.model.valid();
+    let cold = content_vectors(
+        &model.item.mlp,
+        &id_fill,
+        bias_fill,
+        &held_content,
+        content.dim,
+        &model.item.embedding.weight.val().device(),
+    );
+    let mut items = trained.items.clone();
+    for (j, &r) in held_rows.iter().enumerate() {
+        let dim = items.dim;
+        items.vectors[r * dim..(r + 1) * dim].copy_from_slice(cold.row(j));
+        items.bias[r] = bias_fill;
+    }
+    let scorer = TwoTowerVisitor::new(
+        &trained.model,
+        items,
+        content.genres.clone(),
+        config.personalize.clone(),
+        config.ranking.clone(),
+        device,
+    );
+    let text = inputs
+        .layout
+        .group("text_embedding")
+        .expect("the layout has the text embedding");
+    let overviews: Vec<f32> = content
+        .values
+        .chunks_exact(content.dim)
+        .flat_map(|row| row[text.start..text.start + text.len].iter().copied())
+        .collect();
+    let results = vec![
+        evaluate_cold_start(
+            "two-tower (content-only vectors for held-out movies)",
+            |_, g| scorer.score_visitor(g),
+            cases,
+            held,
+            k_at,
+        ),
+        evaluate_cold_start(
+            "content only (overview cosine)",
+            |_, g| content_only_scores(&overviews, text.len, g),
+            cases,
+            held,
+            k_at,
+        ),
+        evaluate_cold_start(
+            "random",
+            |visitor, _| random_scores(catalog_len, visitor),
+            cases,
+            held,
+            k_at,
+        ),
+    ];
+    for r in &results {
+        eprintln!(
+            "cold start, {}: held-out recall@{k_at} {:.4}, ndcg@{k_at} {:.4}; overall ndcg {:.4}",
+            r.method, r.held_out_recall, r.held_out_ndcg, r.overall_ndcg
+        );
+    }
+    results
 }
 
 /// The share of the personas' recommendations whose reason names a liked movie.
@@ -672,18 +799,24 @@ pub struct ExportReport {
     pub sections: Vec<(String, u64)>,
     /// Validation-visitor queries the overlap was measured on.
     pub queries: usize,
+    /// What `add-movies` reads beside the bundle (never fetched by the page).
+    pub item_tower: String,
+    pub item_tower_bytes: u64,
 }
 
 /// The `export` stage: the trained user tower, the compressed item table, the catalog and the
-/// attribution in one bundle, with the smallest table that keeps top-20 overlap ≥ `min_overlap`.
+/// attribution in one bundle at `out`, with the smallest table that keeps top-20 overlap ≥
+/// `min_overlap`; and the item tower `add-movies` needs at `tower_out`.
 pub fn export_stage(
     prepared: &Prepared,
     paths: &Paths,
     out: &Path,
+    tower_out: &Path,
     min_overlap: f64,
     device: &Device,
 ) -> anyhow::Result<ExportReport> {
     use crate::engine::bundle::{CatalogEntry, PqConfig};
+    use crate::pipeline::add_movies::ItemTowerFile;
     use crate::pipeline::export::{
         compress_smallest, serving_bundle, write_atomic as write_bundle,
     };
@@ -751,6 +884,19 @@ pub fn export_stage(
         ATTRIBUTION,
     )?;
     let bytes = write_bundle(out, &bundle)?;
+    let tower = ItemTowerFile::of(
+        &trained.model,
+        config.model.item_mlp(),
+        config.id_dropout,
+        &inputs.layout,
+        &bundle,
+    );
+    let tower_path = tower_out.to_owned();
+    let tower_bytes = tower.to_bytes();
+    crate::pipeline::atomic::write_atomic(&tower_path, |f| {
+        std::io::Write::write_all(f, &tower_bytes)
+    })
+    .with_context(|| format!("writing {}", tower_path.display()))?;
     let header = crate::engine::bundle::load::read_header(&std::fs::read(out)?)?.0;
     let report = ExportReport {
         path: out.display().to_string(),
@@ -769,6 +915,8 @@ pub fn export_stage(
             .map(|s| (s.name.clone(), s.length))
             .collect(),
         queries: queries.len() / dim,
+        item_tower: tower_path.display().to_string(),
+        item_tower_bytes: tower_bytes.len() as u64,
     };
     write_json(&paths.metrics.join("bundle.json"), &report)?;
     Ok(report)

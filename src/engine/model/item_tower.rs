@@ -20,7 +20,22 @@ impl ItemTower {
     /// - content: `[batch, content_dim]` (the rows of those items)
     /// - output: `[batch, output_dim]`, unit rows
     pub fn forward(&self, items: Tensor<1, Int>, content: Tensor<2>) -> Tensor<2> {
-        let ids = self.embedding.weight.val().select(0, items);
-        l2_normalize(self.mlp.forward(Tensor::cat(vec![ids, content], 1)))
+        item_vectors(
+            &self.mlp,
+            self.embedding.weight.val().select(0, items),
+            content,
+        )
     }
+}
+
+/// The item tower after its id embedding: `[id rows ; content]` through the MLP, then
+/// L2-normalised. A movie with no learned id (added after training, or dropped in training)
+/// passes zeros as its id row.
+///
+/// # Shapes
+/// - ids: `[batch, item_embedding_dim]`
+/// - content: `[batch, content_dim]`
+/// - output: `[batch, output_dim]`, unit rows
+pub fn item_vectors(mlp: &Mlp, ids: Tensor<2>, content: Tensor<2>) -> Tensor<2> {
+    l2_normalize(mlp.forward(Tensor::cat(vec![ids, content], 1)))
 }

@@ -122,24 +122,7 @@ pub fn build_content(
     };
 
     // Raw numbers per movie, before standardisation.
-    let raw: Vec<[Option<f64>; 7]> = movies
-        .iter()
-        .map(|m| {
-            let t = meta_of(m);
-            let get = |f: fn(&TmdbMovie) -> Option<f64>| t.and_then(f);
-            let votes = get(|t| t.vote_count);
-            [
-                log1p(get(|t| t.budget)),
-                log1p(get(|t| t.revenue)),
-                get(|t| t.runtime),
-                log1p(get(|t| t.popularity)),
-                // An average of zero votes is no average.
-                get(|t| t.vote_average).filter(|_| votes.unwrap_or(0.0) > 0.0),
-                log1p(votes),
-                t.and_then(|t| t.release_year).or(m.year).map(f64::from),
-            ]
-        })
-        .collect();
+    let raw: Vec<[Option<f64>; 7]> = movies.iter().map(|m| raw_numbers(m, meta_of(m))).collect();
     let numeric: Vec<NumericStat> = NUMERIC
         .iter()
         .enumerate()
@@ -217,7 +200,6 @@ pub fn build_content(
         genres.iter().map(|g| format!("genre_{g}")).collect(),
         &mut columns,
     );
-    let tabular_dim = columns.len();
     push_group(
         "text_embedding",
         (0..text_embedding_dim)
@@ -225,59 +207,6 @@ pub fn build_content(
             .collect(),
         &mut columns,
     );
-
-    let contents = movies
-        .iter()
-        .zip(&raw)
-        .map(|(m, raw)| {
-            let t = meta_of(m);
-            let mut v = Vec::with_capacity(tabular_dim);
-            for (value, stat) in raw.iter().zip(&numeric) {
-                v.push(value.map_or(0.0, |x| ((x - stat.mean) / stat.std) as f32));
-            }
-            v.extend(raw.iter().map(|x| if x.is_none() { 1.0 } else { 0.0 }));
-            let lang = t.and_then(|t| t.original_language.as_deref());
-            // No language known: every language column stays 0.
-            v.extend(
-                languages
-                    .iter()
-                    .map(|l| f32::from(lang == Some(l.as_str()))),
-            );
-            v.push(f32::from(
-                lang.is_some_and(|l| !languages.iter().any(|k| k == l)),
-            ));
-            let overview = t.and_then(|t| t.overview.clone());
-            v.extend(
-                [
-                    t.is_some(),
-                    overview.is_some(),
-                    t.and_then(|t| t.adult).unwrap_or(false),
-                    t.is_some_and(|t| t.in_collection),
-                    t.is_some_and(|t| t.tagline.is_some() || t.homepage.is_some()),
-                    tagged.contains(&m.movie_id),
-                ]
-                .map(f32::from),
-            );
-            v.extend(genres.iter().map(|g| f32::from(m.genres.contains(g))));
-            debug_assert_eq!(v.len(), tabular_dim);
-            let title = t
-                .and_then(|t| t.title.clone())
-                .unwrap_or_else(|| m.title.clone());
-            let embedding_text = overview.unwrap_or_else(|| fallback_text(m));
-            let link = links.get(&m.movie_id);
-            MovieContent {
-                movie_id: m.movie_id,
-                tmdb_id: link.and_then(|l| l.tmdb_id),
-                imdb_id: link.and_then(|l| l.imdb_id),
-                title,
-                year: m.year.or(t.and_then(|t| t.release_year)),
-                genres: m.genres.clone(),
-                tabular: v,
-                embedding_text,
-                popularity: t.and_then(|t| t.popularity),
-            }
-        })
-        .collect();
 
     let layout = FeatureLayout {
         version: LAYOUT_VERSION,
@@ -289,7 +218,91 @@ pub fn build_content(
         genres,
         text_embedding_dim,
     };
+    let contents = movies
+        .iter()
+        .map(|m| {
+            let t = meta_of(m);
+            let link = links.get(&m.movie_id);
+            MovieContent {
+                movie_id: m.movie_id,
+                tmdb_id: link.and_then(|l| l.tmdb_id),
+                imdb_id: link.and_then(|l| l.imdb_id),
+                title: display_title(m, t),
+                year: m.year.or(t.and_then(|t| t.release_year)),
+                genres: m.genres.clone(),
+                tabular: layout.tabular(m, t, tagged.contains(&m.movie_id)),
+                embedding_text: embedding_text(m, t),
+                popularity: t.and_then(|t| t.popularity),
+            }
+        })
+        .collect();
     (contents, layout)
+}
+
+/// The seven TMDB numbers of [`NUMERIC`] before standardisation (log1p of the heavy-tailed ones).
+fn raw_numbers(m: &Movie, t: Option<&TmdbMovie>) -> [Option<f64>; 7] {
+    let get = |f: fn(&TmdbMovie) -> Option<f64>| t.and_then(f);
+    let votes = get(|t| t.vote_count);
+    [
+        log1p(get(|t| t.budget)),
+        log1p(get(|t| t.revenue)),
+        get(|t| t.runtime),
+        log1p(get(|t| t.popularity)),
+        // An average of zero votes is no average.
+        get(|t| t.vote_average).filter(|_| votes.unwrap_or(0.0) > 0.0),
+        log1p(votes),
+        t.and_then(|t| t.release_year).or(m.year).map(f64::from),
+    ]
+}
+
+/// The title shown: TMDB's when it has one, else MovieLens's.
+pub fn display_title(m: &Movie, t: Option<&TmdbMovie>) -> String {
+    t.and_then(|t| t.title.clone())
+        .unwrap_or_else(|| m.title.clone())
+}
+
+/// What the sentence model reads: the overview, or title, year and genres.
+pub fn embedding_text(m: &Movie, t: Option<&TmdbMovie>) -> String {
+    t.and_then(|t| t.overview.clone())
+        .unwrap_or_else(|| fallback_text(m))
+}
+
+impl FeatureLayout {
+    /// One movie's tabular features (everything but the text embedding) under this layout's
+    /// statistics and vocabularies: what `prepare` computes for the catalog, and `add-movies`
+    /// for a movie added after training.
+    pub fn tabular(&self, m: &Movie, t: Option<&TmdbMovie>, tagged: bool) -> Vec<f32> {
+        let raw = raw_numbers(m, t);
+        let mut v = Vec::with_capacity(self.dim - self.text_embedding_dim);
+        for (value, stat) in raw.iter().zip(&self.numeric) {
+            v.push(value.map_or(0.0, |x| ((x - stat.mean) / stat.std) as f32));
+        }
+        v.extend(raw.iter().map(|x| if x.is_none() { 1.0 } else { 0.0 }));
+        let lang = t.and_then(|t| t.original_language.as_deref());
+        // No language known: every language column stays 0.
+        v.extend(
+            self.languages
+                .iter()
+                .map(|l| f32::from(lang == Some(l.as_str()))),
+        );
+        v.push(f32::from(
+            lang.is_some_and(|l| !self.languages.iter().any(|k| k == l)),
+        ));
+        v.extend(
+            [
+                t.is_some(),
+                t.is_some_and(|t| t.overview.is_some()),
+                t.and_then(|t| t.adult).unwrap_or(false),
+                t.is_some_and(|t| t.in_collection),
+                t.is_some_and(|t| t.tagline.is_some() || t.homepage.is_some()),
+                tagged,
+            ]
+            .map(f32::from),
+        );
+        v.extend(self.genres.iter().map(|g| f32::from(m.genres.contains(g))));
+        debug_assert_eq!(v.len(), self.dim - self.text_embedding_dim);
+        v
+    }
 }
 
 /// The text embedded when TMDB has no overview: "Toy Story (1995). Adventure|Animation",

@@ -30,6 +30,8 @@ pub struct TmdbMovie {
     pub tagline: Option<String>,
     pub homepage: Option<String>,
     pub title: Option<String>,
+    /// TMDB's genre names, in the file's order.
+    pub genres: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +39,7 @@ struct Row {
     adult: String,
     belongs_to_collection: String,
     budget: String,
+    genres: String,
     homepage: String,
     id: String,
     original_language: String,
@@ -51,10 +54,11 @@ struct Row {
     vote_count: String,
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "adult",
     "belongs_to_collection",
     "budget",
+    "genres",
     "homepage",
     "id",
     "original_language",
@@ -92,8 +96,43 @@ fn number(cell: &str, column: &str) -> Result<Option<f64>, String> {
 /// as in the upstream file). With `skip_bad_rows`, a malformed row is reported on stderr
 /// and skipped (the full Kaggle file has a few shifted rows); otherwise it is an error.
 pub fn read_tmdb(path: &Path, skip_bad_rows: bool) -> Result<HashMap<u32, TmdbMovie>, DataError> {
-    let mut reader = open_csv(path, &COLUMNS)?;
     let mut movies = HashMap::new();
+    for_each_row(path, |line, parsed| match parsed {
+        Ok(movie) => {
+            movies.entry(movie.tmdb_id).or_insert(movie);
+            Ok(())
+        }
+        Err(message) if skip_bad_rows => {
+            eprintln!(
+                "warning: {}, line {line}: {message}; row skipped",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(message) => Err(bad_row(path, line, message)),
+    })?;
+    Ok(movies)
+}
+
+/// Reads every row in file order with its line number; any malformed row is an error naming
+/// its line (for files a person wrote, such as `add-movies` input).
+pub fn read_tmdb_rows(path: &Path) -> Result<Vec<(u64, TmdbMovie)>, DataError> {
+    let mut rows = Vec::new();
+    for_each_row(path, |line, parsed| {
+        rows.push((
+            line,
+            parsed.map_err(|message| bad_row(path, line, message))?,
+        ));
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+fn for_each_row(
+    path: &Path,
+    mut visit: impl FnMut(u64, Result<TmdbMovie, String>) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let mut reader = open_csv(path, &COLUMNS)?;
     let mut record = csv::StringRecord::new();
     let headers = reader
         .headers()
@@ -102,30 +141,48 @@ pub fn read_tmdb(path: &Path, skip_bad_rows: bool) -> Result<HashMap<u32, TmdbMo
     loop {
         let line = reader.position().line();
         let parsed = match reader.read_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(()),
             Ok(true) => record
                 .deserialize::<Row>(Some(&headers))
-                .map_err(|e| format!("expected the 24 movies_metadata.csv columns; {e}"))
+                .map_err(|e| format!("expected the movies_metadata.csv columns; {e}"))
                 .and_then(parse_row),
             Err(e) if e.is_io_error() => {
                 return Err(bad_row(path, line, format!("unreadable: {e}")));
             }
             Err(e) => Err(format!("expected {} fields; {e}", headers.len())),
         };
-        match parsed {
-            Ok(movie) => {
-                movies.entry(movie.tmdb_id).or_insert(movie);
-            }
-            Err(message) if skip_bad_rows => {
-                eprintln!(
-                    "warning: {}, line {line}: {message}; row skipped",
-                    path.display()
-                );
-            }
-            Err(message) => return Err(bad_row(path, line, message)),
-        }
+        visit(line, parsed)?;
     }
-    Ok(movies)
+}
+
+/// The genre names of TMDB's `genres` cell, a Python-literal list such as
+/// `[{'id': 16, 'name': 'Animation'}, {'id': 35, 'name': 'Comedy'}]` (JSON quotes work too).
+fn genre_names(cell: &str) -> Result<Vec<String>, String> {
+    let cell = cell.trim();
+    if cell.is_empty() || cell == "[]" {
+        return Ok(Vec::new());
+    }
+    let bad = || format!("column `genres`: expected [{{'id': …, 'name': '…'}}, …], got {cell:?}");
+    let mut names = Vec::new();
+    for part in cell.split("name").skip(1) {
+        let rest = part.trim_start_matches(['\'', '"']).trim_start();
+        let rest = rest.strip_prefix(':').ok_or_else(bad)?.trim_start();
+        let quote = rest
+            .chars()
+            .next()
+            .filter(|c| *c == '\'' || *c == '"')
+            .ok_or_else(bad)?;
+        let name = rest[1..]
+            .split(quote)
+            .next()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(bad)?;
+        names.push(name.to_owned());
+    }
+    if names.is_empty() {
+        return Err(bad());
+    }
+    Ok(names)
 }
 
 fn parse_row(row: Row) -> Result<TmdbMovie, String> {
@@ -173,6 +230,7 @@ fn parse_row(row: Row) -> Result<TmdbMovie, String> {
         tagline: text(row.tagline),
         homepage: text(row.homepage),
         title: text(row.title),
+        genres: genre_names(&row.genres)?,
     })
 }
 
@@ -208,6 +266,27 @@ mod tests {
         assert_eq!(other.budget, None);
         assert_eq!(other.overview, None, "the TMDB placeholder is no overview");
         assert!(!other.in_collection);
+    }
+
+    #[test]
+    fn genres_are_read_from_the_python_literal_list() {
+        assert_eq!(
+            genre_names(
+                "[{'id': 16, 'name': 'Animation'}, {'id': 878, 'name': 'Science Fiction'}]"
+            )
+            .unwrap(),
+            ["Animation", "Science Fiction"]
+        );
+        assert_eq!(
+            genre_names(r#"[{"id": 99, "name": "Documentary"}]"#).unwrap(),
+            ["Documentary"]
+        );
+        assert!(genre_names("[]").unwrap().is_empty());
+        assert!(
+            genre_names("Comedy")
+                .unwrap_err()
+                .contains("column `genres`")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::engine::{ItemIndex, Thumbs};
 use crate::pipeline::data::split::{VisitorCase, WarmCase};
 
 pub mod baselines;
+pub mod cold_start;
 pub mod metrics;
 pub mod personas;
 pub mod protocol;
@@ -204,6 +205,9 @@ pub struct Report {
     /// Two-tower: the share of the personas' recommendations whose reason names a liked movie.
     #[serde(default)]
     pub named_reason_share: Option<f64>,
+    /// Movies nobody rated, found from content alone.
+    #[serde(default)]
+    pub cold_start: Option<cold_start::ColdStartReport>,
 }
 
 /// Mean and spread of one metric over several splits.
@@ -294,6 +298,7 @@ impl Report {
             split_seeds: Vec::new(),
             robustness: Vec::new(),
             named_reason_share: None,
+            cold_start: None,
         }
     }
 
@@ -336,6 +341,9 @@ impl Report {
         }
         out.push_str(&self.personas_markdown());
         out.push_str(&self.robustness_markdown());
+        if let Some(cold) = &self.cold_start {
+            out.push_str(&cold.to_markdown());
+        }
         out
     }
 
