@@ -7,4 +7,5 @@ cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/movie-genie/target}"
 
 ./build.sh
-cargo run --bin movie-genie -- serve --dir dist --port "${PORT:-8080}"
+# A static server of its own (serve/): it does not wait for the ML stack to compile natively.
+cargo run -p movie-genie-serve -- --dir dist --port "${PORT:-8080}"

@@ -28,6 +28,6 @@ report() {
 }
 trap report EXIT
 
-step "native tests" cargo test --all-targets --no-fail-fast
+step "native tests" cargo test --workspace --all-targets --no-fail-fast
 step "browser tests of the wasm runtime" scripts/test-web.sh
 step "end-to-end tests of the page" scripts/test-e2e.sh

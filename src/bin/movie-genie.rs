@@ -51,18 +51,6 @@ enum Command {
     /// retraining: their content features as `prepare` computes them, their vectors from the
     /// item tower `export` wrote; marked new in the catalog.
     AddMovies(AddMoviesArgs),
-    /// Serve the built site (build.sh's dist/) on 127.0.0.1, as a static host would.
-    Serve(ServeArgs),
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// The site folder.
-    #[arg(long, default_value = "dist")]
-    dir: PathBuf,
-    /// The port on 127.0.0.1.
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
 }
 
 #[derive(Args)]
@@ -321,6 +309,5 @@ fn main() -> anyhow::Result<()> {
         Command::Evaluate(args) => run_evaluate(args),
         Command::Export(args) => run_export(args),
         Command::AddMovies(args) => run_add_movies(args),
-        Command::Serve(args) => movie_genie::pipeline::serve::serve(&args.dir, args.port),
     }
 }

@@ -1,5 +1,8 @@
-//! `movie-genie serve`: serves the built site folder on loopback, as any static host would —
-//! files only, the right MIME type for `.wasm`, nothing outside the folder.
+//! `movie-genie-serve`: serves the built site folder (`dist/`) on loopback, as any static host
+//! would — files only, the right MIME type for `.wasm`, nothing outside the folder. A crate of
+//! its own, so serving the site never waits for the ML stack to compile.
+//!
+//! `cargo run -p movie-genie-serve -- [--dir dist] [--port 8080]`
 
 use std::path::{Component, Path, PathBuf};
 
@@ -36,15 +39,15 @@ pub fn content_type(path: &Path) -> String {
 }
 
 /// Serves `root` on `127.0.0.1:port` until the process ends.
-pub fn serve(root: &Path, port: u16) -> anyhow::Result<()> {
+fn serve(root: &Path, port: u16) -> Result<(), String> {
     if !root.join("index.html").is_file() {
-        anyhow::bail!(
+        return Err(format!(
             "{} has no index.html: build the site first (./build.sh)",
             root.display()
-        );
+        ));
     }
     let server = Server::http(("127.0.0.1", port))
-        .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     println!(
         "Movie Genie: http://127.0.0.1:{port}/ (serving {}; Ctrl-C stops)",
         root.display()
@@ -70,6 +73,39 @@ pub fn serve(root: &Path, port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--dir DIR` and `--port PORT`, each optional.
+fn options(args: impl Iterator<Item = String>) -> Result<(PathBuf, u16), String> {
+    let (mut dir, mut port) = (PathBuf::from("dist"), 8080u16);
+    let mut args = args;
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value; expected --dir DIR or --port PORT"))?;
+        match flag.as_str() {
+            "--dir" => dir = value.into(),
+            "--port" => {
+                port = value.parse().map_err(|_| {
+                    format!("--port expects a number from 1 to 65535, got {value:?}")
+                })?
+            }
+            _ => {
+                return Err(format!(
+                    "unknown option {flag}; expected --dir DIR or --port PORT"
+                ));
+            }
+        }
+    }
+    Ok((dir, port))
+}
+
+fn main() {
+    let result = options(std::env::args().skip(1)).and_then(|(dir, port)| serve(&dir, port));
+    if let Err(message) = result {
+        eprintln!("movie-genie-serve: {message}");
+        std::process::exit(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +128,26 @@ mod tests {
         assert_eq!(resolve(dir.path(), "/missing.js"), None);
         assert_eq!(content_type(Path::new("a/m.wasm")), "application/wasm");
         assert!(content_type(Path::new("index.html")).starts_with("text/html"));
+    }
+
+    #[test]
+    fn options_have_defaults_and_bad_ones_say_what_was_expected() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert_eq!(options(args(&[])).unwrap(), (PathBuf::from("dist"), 8080));
+        assert_eq!(
+            options(args(&["--port", "9000", "--dir", "x"])).unwrap(),
+            (PathBuf::from("x"), 9000)
+        );
+        assert!(
+            options(args(&["--port", "high"]))
+                .unwrap_err()
+                .contains("got \"high\"")
+        );
+        assert!(options(args(&["--verbose"])).is_err());
     }
 }
