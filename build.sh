@@ -34,7 +34,8 @@ esac
 wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile_dir/movie_genie.wasm"
 
 # One module per flavour under pkg/<flavour>/: `cpu` (ndarray only) and `webgpu` (burn-wgpu
-# too). genie-host.js loads the WebGPU one only where the browser offers an adapter.
+# too). Every visitor starts on the CPU one; genie-host.js fetches the WebGPU one only where a
+# hardware adapter exists, to measure it against the CPU.
 build_flavour() {
     local flavour="$1"
     shift
@@ -59,6 +60,10 @@ rm -rf dist
 mkdir -p dist
 cp -R www/. dist/
 cp -R pkg dist/pkg
+# The WebGPU module's identity, for the engine verdict genie-host.js remembers per adapter.
+webgpu_version="$(sha256sum pkg/webgpu/movie_genie_bg.wasm | cut -c1-16)"
+sed -i "s/^const WEBGPU_MODULE_VERSION = 'dev';/const WEBGPU_MODULE_VERSION = '$webgpu_version';/" dist/genie-host.js
+grep -q "WEBGPU_MODULE_VERSION = '$webgpu_version'" dist/genie-host.js
 if [ ! -f dist/assets/movie-genie.bundle ]; then
     echo "build.sh: warning: www/assets/movie-genie.bundle is absent (run the exporter): the page has no model" >&2
 fi

@@ -39,7 +39,7 @@ try {
     try {
       // The page as a visitor gets it: navigation start → first recommendations drawn.
       const visit = await newPage(chromium.browser);
-      await visit.page.goto(`${server.url('/')}?gpu=${webgpu ? 1 : 0}`);
+      await visit.page.goto(`${server.url('/')}?gpu=${webgpu ? 'force' : 'off'}`);
       await waitReady(visit.page);
       const marks = await visit.page.evaluate(() => Object.fromEntries(
         ['bundle-ready', 'wasm-ready', 'genie-ready', 'first-recs']
@@ -63,7 +63,7 @@ try {
         if (text === 'MEASURE done') finish();
         else results.push({ ...parse(text), backend_run: backend });
       });
-      const query = `?bench=${updates}&gpu=${webgpu ? 1 : 0}&large=${large}&rank=${webgpu ? 0 : 1}`;
+      const query = `?bench=${updates}&gpu=${webgpu ? 'force' : 'off'}&large=${large}&rank=${webgpu ? 0 : 1}`;
       await page.goto(server.url('/') + query);
       await Promise.race([done, page.waitForSelector('#error:not([hidden])', { timeout: 0 })
         .then(async () => { throw new Error(`bench page failed: ${await page.textContent('#error')}`); })]);

@@ -57,8 +57,8 @@ const table = (head, rows) => {
 // ---- payload ---------------------------------------------------------------------------------
 
 const DIST = 'dist';
-// Every visitor loads the page and the bundle, plus one wasm module with its glue: the CPU
-// one without a WebGPU adapter, the WebGPU one (instead) with an adapter.
+// Every visitor first loads the page, the bundle and the CPU module with its glue; the WebGPU
+// module comes later, in the background, only on a hardware adapter (genie-host.js).
 const PAGE = ['index.html', 'style.css', 'main.js', 'genie-client.js', 'worker.js', 'genie-host.js',
   'assets/movie-genie.bundle'];
 const MODULE = (flavour) => [`pkg/${flavour}/movie_genie.js`, `pkg/${flavour}/movie_genie_bg.wasm`];
@@ -102,8 +102,8 @@ table(['target', 'measured', 'verdict'], [
   ['fine-tuning ≤ 30 ms for 20 ratings',
     `native ${fmtTime(tune20)} (fine-tune + score all); browser CPU median ${ms(cpuPage('shipped')?.finetune_median_ms)} over updates with 1–${cpuPage('shipped')?.ratings_at_end ?? '?'} ratings`,
     verdict(tune20 != null ? tune20 <= 0.030 : null)],
-  ['first load ≤ 1.5 MB gzip (ml-latest-small site)', `${bytes(totalGz)} gzip without a WebGPU adapter (CPU wasm ${bytes(wasmGz('cpu'))}); ` +
-    `${bytes(total('gz', 'webgpu'))} with one (WebGPU wasm ${bytes(wasmGz('webgpu'))})`,
+  ['first load ≤ 1.5 MB gzip (ml-latest-small site)', `${bytes(totalGz)} gzip for every visitor (CPU wasm ${bytes(wasmGz('cpu'))}); ` +
+    `the WebGPU wasm (${bytes(wasmGz('webgpu'))}) only later, on a hardware adapter, to calibrate`,
     verdict(payload.every((p) => p.gz != null) ? totalGz <= 1.5e6 : null)],
   ['training epoch no slower than PyTorch',
     burnEpoch && torchBest ? `burn ${fmtTime(burnEpoch)} vs PyTorch ${fmtTime(torchBest.torch_epoch_s)} (${torchBest.threads} thread${torchBest.threads > 1 ? 's' : ''}): ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's time` : '—',
@@ -196,8 +196,15 @@ else {
 
 say('## Payload (dist/, gzip -9)', '');
 table(['file', 'raw', 'gzip'], [...payload.map((p) => [p.f, bytes(p.raw), bytes(p.gz)]),
-  ['**first load, no WebGPU adapter** (page + CPU module + bundle)', bytes(total('raw', 'cpu')), `**${bytes(totalGz)}**`],
-  ['**first load, WebGPU adapter** (page + WebGPU module + bundle)', bytes(total('raw', 'webgpu')), `**${bytes(total('gz', 'webgpu'))}**`]]);
+  ['**first load, every visitor** (page + CPU module + bundle)', bytes(total('raw', 'cpu')), `**${bytes(totalGz)}**`],
+  ['later, hardware WebGPU adapter only (WebGPU module + glue, to calibrate)', bytes(total('raw', 'webgpu') - total('raw', 'none')),
+    bytes(total('gz', 'webgpu') - total('gz', 'none'))]]);
+
+say('## Engine calibration (CPU vs WebGPU, genie-host.js)', '',
+  'Each visitor on a hardware adapter times five updates of a fixed sample on both engines and',
+  'keeps WebGPU only when its median is under 0.8× the CPU\'s. Not measured on real GPU hardware:',
+  'this machine\'s only adapter is SwiftShader (software), which the page never calibrates; forced',
+  'there (`?gpu=force`), the end-to-end test prints both medians (`MEASURE webgpu_forced`).', '');
 
 say('## Quality (thumbs-v1, `movie-genie evaluate`)', '');
 say(quality ? quality.replace(/^# .*\n/, '').trim() : 'metrics/evaluation.md is missing: run `movie-genie evaluate`.', '');

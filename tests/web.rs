@@ -52,13 +52,6 @@ fn small_bytes() -> Vec<u8> {
     synthetic_bundle(&SyntheticSpec::small(120), 11).to_bytes()
 }
 
-/// A storage key no other test uses, emptied first.
-fn fresh_key(name: &str) -> String {
-    let key = format!("movie-genie-test/{name}");
-    LocalStorage::delete(&key);
-    key
-}
-
 fn message(err: wasm_bindgen::JsError) -> String {
     let value: JsValue = err.into();
     value
@@ -67,8 +60,9 @@ fn message(err: wasm_bindgen::JsError) -> String {
         .unwrap_or_else(|v| format!("{v:?}"))
 }
 
-async fn genie(bytes: Vec<u8>, gpu: bool, key: &str) -> Genie {
-    match Genie::create(bytes, gpu, Some(key.to_owned())).await {
+/// A Genie restored from `saved` (text a former `saved_ratings` gave).
+async fn genie(bytes: Vec<u8>, gpu: bool, saved: Option<&str>) -> Genie {
+    match Genie::create(bytes, gpu, saved.map(str::to_owned)).await {
         Ok(genie) => genie,
         Err(e) => panic!("the bundle should load: {}", message(e)),
     }
@@ -103,7 +97,7 @@ use movie_genie::web::now_ms as now;
 
 #[wasm_bindgen_test]
 async fn a_synthetic_bundle_loads_and_recommends_on_the_cpu() {
-    let g = genie(small_bytes(), false, &fresh_key("load")).await;
+    let g = genie(small_bytes(), false, None).await;
     assert_eq!(backend(&g).kind, "cpu");
     let recs = recommend(&g, 20).await;
     assert_eq!(recs.len(), 20);
@@ -119,7 +113,7 @@ async fn a_synthetic_bundle_loads_and_recommends_on_the_cpu() {
 #[wasm_bindgen_test]
 async fn the_shipped_bundle_loads_and_recommends() {
     let bytes = include_bytes!("../www/assets/movie-genie.bundle").to_vec();
-    let g = genie(bytes, false, &fresh_key("real")).await;
+    let g = genie(bytes, false, None).await;
     let recs = recommend(&g, 20).await;
     assert_eq!(recs.len(), 20);
     let first = recs[0].movie_id;
@@ -131,7 +125,7 @@ async fn the_shipped_bundle_loads_and_recommends() {
 
 #[wasm_bindgen_test]
 async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
-    let g = genie(small_bytes(), false, &fresh_key("rate")).await;
+    let g = genie(small_bytes(), false, None).await;
     let before = recommend(&g, 20).await;
     let liked = before[3].movie_id;
     rate(&g, liked, 2.0);
@@ -175,8 +169,8 @@ async fn webgpu_and_cpu_give_the_same_top_20() {
         ..SyntheticSpec::small(120)
     };
     let bytes = synthetic_bundle(&spec, 11).to_bytes();
-    let gpu = genie(bytes.clone(), true, &fresh_key("gpu")).await;
-    let cpu = genie(bytes, false, &fresh_key("cpu")).await;
+    let gpu = genie(bytes.clone(), true, None).await;
+    let cpu = genie(bytes, false, None).await;
     let info = backend(&gpu);
     assert_eq!(
         info.kind, "webgpu",
@@ -238,7 +232,7 @@ async fn corrupt_bundles_are_errors_not_panics() {
         ("bad magic", bad_magic, "magic"),
     ];
     for (what, bytes, expected) in cases {
-        match Genie::create(bytes, false, Some(fresh_key("corrupt"))).await {
+        match Genie::create(bytes, false, None).await {
             Ok(_) => panic!("{what}: a corrupt bundle loaded"),
             Err(e) => {
                 let msg = message(e);
@@ -257,15 +251,13 @@ async fn corrupt_bundles_are_errors_not_panics() {
 }
 
 #[wasm_bindgen_test]
-async fn ratings_survive_a_reload() {
-    let key = fresh_key("round-trip");
-    let g = genie(small_bytes(), false, &key).await;
+async fn ratings_survive_a_reload_through_the_saved_text() {
+    let g = genie(small_bytes(), false, None).await;
     rate(&g, 1, 2.0);
     rate(&g, 11, -1.0);
     rate(&g, 21, 1.0);
     assert!(g.unrate(21.0).ok().expect("unrate"));
-    drop(g);
-    let again = genie(small_bytes(), false, &key).await;
+    let again = genie(small_bytes(), false, Some(&g.saved_ratings())).await;
     assert_eq!(
         ratings(&again),
         [
@@ -283,62 +275,17 @@ async fn ratings_survive_a_reload() {
         serde_wasm_bindgen::from_value(again.warnings().ok().expect("w")).expect("strings");
     assert!(warnings.is_empty(), "{warnings:?}");
     again.clear_ratings();
-    assert!(ratings(&genie(small_bytes(), false, &key).await).is_empty());
+    let empty = genie(small_bytes(), false, Some(&again.saved_ratings())).await;
+    assert!(ratings(&empty).is_empty());
 }
 
+/// Restores what is valid from tampered text, says what it dropped, hands back clean text,
+/// and never touches localStorage (the page owns it).
 #[wasm_bindgen_test]
-async fn a_tampered_entry_keeps_the_valid_ratings() {
-    let key = fresh_key("tampered");
-    LocalStorage::raw()
-        .set_item(
-            &key,
-            r#"{"version":1,"ratings":[[1,2],[11,7],[999999,1],["x",1],[21,-1]]}"#,
-        )
-        .expect("localStorage should accept the entry");
-    let g = genie(small_bytes(), false, &key).await;
-    assert_eq!(
-        ratings(&g),
-        [
-            Rated {
-                movie_id: 1,
-                thumbs: 2
-            },
-            Rated {
-                movie_id: 21,
-                thumbs: -1
-            }
-        ]
-    );
-    let warnings: Vec<String> =
-        serde_wasm_bindgen::from_value(g.warnings().ok().expect("w")).expect("strings");
-    assert_eq!(warnings.len(), 3, "{warnings:?}");
-    // Rating again rewrites a clean entry.
-    rate(&g, 31, 1.0);
-    let text = LocalStorage::raw()
-        .get_item(&key)
-        .ok()
-        .flatten()
-        .expect("saved");
-    assert_eq!(
-        text,
-        r#"{"popularityWeight":1.0,"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#
-    );
-
-    LocalStorage::raw().set_item(&key, "{garbage").expect("set");
-    let g = genie(small_bytes(), false, &key).await;
-    assert!(ratings(&g).is_empty());
-}
-
-/// The Worker's genie: restores from the text the page hands it, keeps what is valid, hands
-/// back text that restores the same ratings, and never touches localStorage.
-#[wasm_bindgen_test]
-async fn a_detached_genie_restores_from_and_returns_text_without_storage() {
-    let key = fresh_key("detached-untouched");
-    let saved = r#"{"version":1,"ratings":[[1,2],[11,7],[21,-1]]}"#;
-    let g = match Genie::detached(small_bytes(), false, Some(saved.to_owned())).await {
-        Ok(g) => g,
-        Err(e) => panic!("detached genie: {}", message(e)),
-    };
+async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
+    let stored_before = LocalStorage::length();
+    let saved = r#"{"version":1,"ratings":[[1,2],[11,7],[999999,1],["x",1],[21,-1]]}"#;
+    let g = genie(small_bytes(), false, Some(saved)).await;
     let kept = [
         Rated {
             movie_id: 1,
@@ -352,26 +299,20 @@ async fn a_detached_genie_restores_from_and_returns_text_without_storage() {
     assert_eq!(ratings(&g), kept);
     let warnings: Vec<String> =
         serde_wasm_bindgen::from_value(g.warnings().ok().expect("w")).expect("strings");
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
     rate(&g, 31, 1.0);
     let text = g.saved_ratings();
     assert_eq!(
         text,
         r#"{"popularityWeight":1.0,"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#
     );
-    assert_eq!(LocalStorage::raw().get_item(&key).ok().flatten(), None);
     assert_eq!(
-        LocalStorage::raw()
-            .get_item(movie_genie::engine::ratings::RATINGS_STORAGE_KEY)
-            .ok()
-            .flatten(),
-        None,
-        "a detached genie must not write the default key"
+        LocalStorage::length(),
+        stored_before,
+        "a Genie writes no storage"
     );
-    let again = match Genie::detached(small_bytes(), false, Some(text)).await {
-        Ok(g) => g,
-        Err(e) => panic!("detached genie: {}", message(e)),
-    };
+    assert!(ratings(&genie(small_bytes(), false, Some("{garbage")).await).is_empty());
+    let again = genie(small_bytes(), false, Some(&text)).await;
     assert_eq!(ratings(&again).len(), 3);
     assert!(
         recommend(&again, 5)
@@ -383,7 +324,7 @@ async fn a_detached_genie_restores_from_and_returns_text_without_storage() {
 
 #[wasm_bindgen_test]
 async fn bad_arguments_are_errors() {
-    let g = genie(small_bytes(), false, &fresh_key("args")).await;
+    let g = genie(small_bytes(), false, None).await;
     let err = |r: Result<(), wasm_bindgen::JsError>| message(r.err().expect("should be an error"));
     assert_eq!(
         err(g.rate(5.0, 1.0)),
@@ -408,7 +349,7 @@ async fn bad_arguments_are_errors() {
 
 #[wasm_bindgen_test]
 async fn search_and_similar_answer() {
-    let g = genie(small_bytes(), false, &fresh_key("search")).await;
+    let g = genie(small_bytes(), false, None).await;
     #[derive(Deserialize)]
     struct Hit {
         title: String,
@@ -442,7 +383,7 @@ async fn measure_load_and_update_latency() {
     // SwiftShader is a CPU emulation of a GPU, ~100× slower than the ndarray path here.
     for (gpu, updates) in [(false, 50usize), (true, 3)] {
         let started = now();
-        let g = genie(bytes.clone(), gpu, &fresh_key("measure")).await;
+        let g = genie(bytes.clone(), gpu, None).await;
         recommend(&g, 20).await;
         let first = now() - started;
         let load = stats(&g).load_ms;
@@ -509,4 +450,36 @@ fn js_numbers_are_checked() {
     assert_eq!(js::count("k", 20.0, 1000).unwrap(), 20);
     assert!(js::count("k", 0.0, 1000).is_err());
     assert!(js::count("k", 1001.0, 1000).is_err());
+}
+
+/// Calibration times fresh updates of a fixed sample and leaves the visitor's ratings alone.
+#[wasm_bindgen_test]
+async fn calibration_times_updates_without_touching_the_ratings() {
+    let g = genie(small_bytes(), false, None).await;
+    rate(&g, 1, 2.0);
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Top {
+        movie_id: u32,
+        score: f32,
+    }
+    #[derive(Deserialize)]
+    struct Calibration {
+        ms: Vec<f64>,
+        top: Vec<Top>,
+    }
+    let c: Calibration = match g.calibrate(3.0).await {
+        Ok(v) => serde_wasm_bindgen::from_value(v).expect("calibration fields"),
+        Err(e) => panic!("calibrate: {}", message(e)),
+    };
+    assert_eq!(c.ms.len(), 3);
+    assert_eq!(c.top.len(), 20);
+    assert!(c.top.iter().all(|t| t.score.is_finite() && t.movie_id != 0));
+    assert_eq!(
+        ratings(&g),
+        [Rated {
+            movie_id: 1,
+            thumbs: 2
+        }]
+    );
 }

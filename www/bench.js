@@ -2,8 +2,7 @@
 // as MEASURE lines on the console, never judged here. Runs on the page's own thread so the
 // figures are compute, not messaging. Parameters:
 //   bench=N     rate → top-20 updates per catalog (default 50)
-//   gpu=0|1     the WebGPU module when the browser has an adapter (default 1), else the CPU one,
-//               as the page chooses
+//   gpu=force   the WebGPU module on the browser's adapter (default: the CPU one)
 //   large=ROWS  also a synthetic catalog of ROWS movies (the shipped model's shape)
 //   rank=0      skip the ranking kernel comparison
 import { loadModule } from './genie-host.js';
@@ -21,8 +20,7 @@ const f3 = (v) => v.toFixed(3);
 /** Load → first top-20, then `updates` rate → top-20 on a fresh visitor. */
 async function pageRun({ Genie, flavour }, name, bytes, updates, gpu) {
   const started = performance.now();
-  const g = await Genie.create(bytes, gpu, 'movie-genie/bench');
-  g.clearRatings();
+  const g = await Genie.create(bytes, gpu, null);
   const popular = g.search('', 400);
   await g.recommend(K);
   const first = performance.now() - started;
@@ -131,8 +129,8 @@ function rankRun({ RankBench }, rows) {
 }
 
 export async function bench(bytes, params) {
-  const gpu = params.get('gpu') !== '0';
-  const wasm = await loadModule(gpu);
+  const gpu = params.get('gpu') === 'force';
+  const wasm = await loadModule(gpu ? 'webgpu' : 'cpu');
   const updates = Number(params.get('bench')) || 50;
   await pageRun(wasm, 'shipped', bytes, updates, gpu);
   const large = Number(params.get('large') || 0);

@@ -1,10 +1,13 @@
 // The page's side of the Genie: its calls as promises, answered by a module Worker (worker.js)
 // so the page stays responsive while the model fine-tunes and ranks, or in the page itself
-// where a Worker cannot start. The page keeps the visitor's ratings in localStorage (a Worker
-// has none): read once at start, written after every change with the text the Genie gives, and
-// followed when another tab of the same browser writes it (`followOtherTabs`).
+// where a Worker cannot start. The page owns what this browser keeps (a Worker has no
+// localStorage): the visitor's ratings — read once at start, written after every change with
+// the text the Genie gives, and followed when another tab of the same browser writes them
+// (`followOtherTabs`) — and the engine verdict per WebGPU adapter (`upgrade`).
 
 export const STORAGE_KEY = 'movie-genie/ratings/v1';
+/** The last engine verdict: `{key, kind, reason, cpuMs, gpuMs}` (genie-host.js `upgrade`). */
+export const ENGINE_KEY = 'movie-genie/engine/v1';
 
 /** Posts calls to a module Worker; `failed` is set when the Worker itself cannot run. */
 function workerTransport() {
@@ -61,6 +64,8 @@ class GenieClient {
   popularityWeight = { value: 1, shipped: 1 };
   /** Why this browser cannot keep the thumbs (storage blocked or full), or null. */
   storageProblem = null;
+  /** Which engine runs the model and why: `{kind, reason, adapter, cpuMs, gpuMs}`. */
+  engine = null;
   attribution = '';
 
   constructor(transport, storageKey) {
@@ -73,19 +78,19 @@ class GenieClient {
     return this.#transport.where;
   }
 
-  /** Starts fetching and compiling the wasm module for this browser (see genie-host.js). */
-  prepare(preferGpu) {
-    this.#transport.call('prepare', [preferGpu]).catch(() => {}); // `create` reports failures
+  /** Starts fetching and compiling the CPU wasm module (see genie-host.js). */
+  prepare() {
+    this.#transport.call('prepare', []).catch(() => {}); // `create` reports failures
   }
 
-  async create(bytes, preferGpu) {
+  async create(bytes) {
     let saved = null;
     try {
       saved = localStorage.getItem(this.#storageKey);
     } catch (e) {
       this.storageProblem = `this browser's storage cannot be read (${e?.message ?? e})`;
     }
-    const { value } = await this.#call('create', [bytes, preferGpu, saved]);
+    const { value } = await this.#call('create', [bytes, saved]);
     this.attribution = value.attribution;
     this.warnings.push(...value.warnings);
     this.popularityWeight = value.popularityWeight;
@@ -96,11 +101,40 @@ class GenieClient {
   rate(movieId, thumbs) { return this.#change('rate', movieId, thumbs); }
   unrate(movieId) { return this.#change('unrate', movieId); }
   clearRatings() { return this.#change('clearRatings'); }
+  /** Adds the ratings of an exported file's text in one change: `{kept, warnings}`. */
+  mergeRatings(text) { return this.#change('mergeRatings', text); }
+  /** The text of the file Export writes. */
+  async exportRatings() { return (await this.#call('exportRatings', [])).value; }
   async setPopularityWeight(weight) {
     await this.#change('setPopularityWeight', weight);
     this.popularityWeight = { ...this.popularityWeight, value: weight };
   }
   async recommend(k) { return (await this.#call('recommend', [k])).value; }
+  async newForYou(k) { return (await this.#call('newForYou', [k])).value; }
+
+  /**
+   * Decides, once, whether WebGPU takes over from the CPU (`mode`: 'auto', 'force' or 'off';
+   * genie-host.js), starting from the verdict this browser remembers for its adapter, and
+   * remembers a new measured one.
+   */
+  async upgrade(mode) {
+    let known = null;
+    try {
+      known = JSON.parse(localStorage.getItem(ENGINE_KEY));
+    } catch {
+      // none, unreadable or not JSON: measure again
+    }
+    const { value } = await this.#call('upgrade', [mode, known]);
+    if (mode === 'auto' && value.key && value.gpuMs != null && !value.remembered) {
+      const { key, kind, reason, cpuMs, gpuMs } = value;
+      try {
+        localStorage.setItem(ENGINE_KEY, JSON.stringify({ key, kind, reason, cpuMs, gpuMs }));
+      } catch {
+        // not kept: the next visit measures again
+      }
+    }
+    return value;
+  }
   async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
   async similar(movieId, k) { return (await this.#call('similar', [movieId, k])).value; }
 
@@ -108,6 +142,7 @@ class GenieClient {
     const reply = await this.#transport.call(method, args);
     if (reply.ratings) this.ratings = reply.ratings;
     if (reply.stats) this.stats = reply.stats;
+    if (reply.engine) this.engine = reply.engine;
     return reply;
   }
 
@@ -147,17 +182,17 @@ class GenieClient {
 }
 
 /**
- * Loads the model from the bytes `download` resolves to, and the saved ratings. In a module
- * Worker unless `inPage`; when the Worker itself cannot run (not when the model is bad), starts
- * over in the page. The wasm module (CPU or WebGPU) compiles while the bundle downloads.
+ * Loads the model on the CPU from the bytes `download` resolves to, and the saved ratings. In a
+ * module Worker unless `inPage`; when the Worker itself cannot run (not when the model is bad),
+ * starts over in the page. The CPU wasm module compiles while the bundle downloads.
  */
-export async function startGenie(download, { preferGpu = true, inPage = false, storageKey = STORAGE_KEY } = {}) {
+export async function startGenie(download, { inPage = false, storageKey = STORAGE_KEY } = {}) {
   if (!inPage && typeof Worker === 'function') {
     const client = new GenieClient(workerTransport(), storageKey);
-    client.prepare(preferGpu);
+    client.prepare();
     const bytes = await download;
     try {
-      await client.create(bytes, preferGpu);
+      await client.create(bytes);
       return client;
     } catch (e) {
       if (!client.failed) throw e;
@@ -165,7 +200,7 @@ export async function startGenie(download, { preferGpu = true, inPage = false, s
     }
   }
   const client = new GenieClient(await inPageTransport(), storageKey);
-  client.prepare(preferGpu);
-  await client.create(await download, preferGpu);
+  client.prepare();
+  await client.create(await download);
   return client;
 }

@@ -3,57 +3,168 @@
 // text the page stores), `{ratings, popularityWeight}` after another tab's change, and `{stats}`
 // after an update. `worker.js` serves it from a module Worker; the page runs it in place where
 // a Worker cannot start (genie-client.js).
+//
+// Every visitor starts on the CPU module. `upgrade` then decides, once, whether WebGPU runs
+// the model: never with `off`; not on a software adapter; otherwise it fetches the WebGPU
+// module, times the same updates on both engines (`Genie.calibrate`) and switches only when
+// they agree and WebGPU is clearly faster (`force`: whenever they agree). A WebGPU failure at
+// any point returns to the CPU with the ratings kept.
 
 /** Calls that change the ratings: their replies carry what the page must store. */
-const CHANGES = new Set(['rate', 'unrate', 'clearRatings', 'setPopularityWeight']);
-const CALLS = new Set([...CHANGES, 'replaceRatings', 'recommend', 'search', 'similar', 'ratings', 'stats', 'backend']);
+const CHANGES = new Set(['rate', 'unrate', 'clearRatings', 'mergeRatings', 'setPopularityWeight']);
+const CALLS = new Set([...CHANGES, 'replaceRatings', 'exportRatings', 'recommend', 'newForYou', 'search',
+  'similar', 'ratings', 'stats', 'backend']);
+/** WebGPU must be this much faster (median over the calibration runs) to take over. */
+const MARGIN = 0.8;
+/** Timed updates per engine; `force` only checks agreement, so one. */
+const CALIBRATION_RUNS = 5;
+/** Top-20 scores of the two engines may differ by this much and still agree. */
+const AGREE = 1e-4;
+/** Adapter names of software renderers: WebGPU on the CPU, slower than our own CPU path. */
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|warp|microsoft basic render|software/i;
+/** The WebGPU module's SHA-256 prefix, which build.sh writes here: a verdict remembered for an
+ *  adapter holds for this module only. */
+const WEBGPU_MODULE_VERSION = 'dev';
 
-/** Whether this context's browser offers a WebGPU adapter. */
-async function hasWebgpuAdapter() {
-  try {
-    return Boolean(await globalThis.navigator?.gpu?.requestAdapter());
-  } catch {
-    return false;
-  }
+/** Fetches, compiles and starts `pkg/<flavour>/` (`cpu` or `webgpu`). */
+export async function loadModule(flavour) {
+  const glue = await import(`./pkg/${flavour}/movie_genie.js`);
+  await glue.default();
+  return { ...glue, flavour, readyAt: performance.timeOrigin + performance.now() };
 }
 
-/**
- * The wasm module for this browser, fetched, compiled and started: `pkg/webgpu/` (burn-wgpu,
- * ~6× the download) only when the page prefers WebGPU and an adapter exists, else `pkg/cpu/`.
- * A WebGPU module that cannot load falls back to the CPU one.
- */
-export async function loadModule(preferGpu) {
-  const load = async (flavour) => {
-    const glue = await import(`./pkg/${flavour}/movie_genie.js`);
-    await glue.default();
-    return { ...glue, flavour, readyAt: performance.timeOrigin + performance.now() };
-  };
-  if (preferGpu && await hasWebgpuAdapter()) {
-    try {
-      return await load('webgpu');
-    } catch (e) {
-      console.warn(`movie-genie: the WebGPU module did not load (${e?.message ?? e}); using the CPU one`);
-    }
+/** The browser's WebGPU adapter as `{name, key, software}`, or null without one. */
+async function webgpuAdapter() {
+  let adapter = null;
+  try {
+    adapter = await globalThis.navigator?.gpu?.requestAdapter();
+  } catch {
+    return null;
   }
-  return load('cpu');
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(Boolean);
+  const name = [info.vendor, info.architecture].filter(Boolean).join('/') || info.description || 'unnamed adapter';
+  const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE.test(parts.join(' '));
+  return { name, key: parts.join('|') || 'unnamed', software };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Whether two calibrations ranked the same top 20 with scores within `AGREE`. */
+function agree(a, b) {
+  return a.top.length === b.top.length && a.top.every((x, i) =>
+    x.movieId === b.top[i].movieId && Math.abs(x.score - b.top[i].score) <= AGREE);
 }
 
 export function createHost() {
-  let module = null;
-  // `prepare` starts fetching and compiling the module while the page downloads the bundle.
-  const prepare = (preferGpu) => (module ??= loadModule(preferGpu));
+  let cpuModule = null;
+  // `prepare` starts fetching and compiling the CPU module while the page downloads the bundle.
+  const prepare = () => (cpuModule ??= loadModule('cpu'));
   let genie = null;
+  let bytes = null;
+  let engine = { kind: 'cpu', reason: 'every visitor starts on the CPU', cpuMs: null, gpuMs: null };
+  let upgrading = null;
+  // A replaced Genie may still be inside a call: it is freed once no call is running.
+  let running = 0;
+  let retired = [];
+
+  /** Makes `next` the Genie, with the current one's ratings; the old one retires. */
+  function switchTo(next) {
+    next.replaceRatings(genie.savedRatings());
+    retired.push(genie);
+    genie = next;
+  }
+
+  /** Runs `call` on the Genie; on a WebGPU Genie, a failure returns to the CPU and retries. */
+  async function onGenie(call) {
+    running++;
+    try {
+      return await call(genie);
+    } catch (e) {
+      if (engine.kind !== 'webgpu') throw e;
+      const { Genie } = await prepare();
+      switchTo(await Genie.create(bytes, false, null));
+      engine = { ...engine, kind: 'cpu', reason: `WebGPU failed (${e?.message ?? e}); back on the CPU` };
+      console.warn(`movie-genie: ${engine.reason}`);
+      return call(genie);
+    } finally {
+      if (--running === 0) {
+        for (const old of retired) old.free();
+        retired = [];
+      }
+    }
+  }
+
+  /** The engine decision described above; `known` is the verdict remembered for this adapter. */
+  async function upgrade(mode, known) {
+    if (mode === 'off') return { ...engine, reason: 'WebGPU turned off (?gpu=off)' };
+    const adapter = await webgpuAdapter();
+    if (!adapter) return { ...engine, reason: 'this browser offers no WebGPU adapter' };
+    const key = `${adapter.key}|${WEBGPU_MODULE_VERSION}`;
+    const base = { adapter: adapter.name, key };
+    if (adapter.software && mode !== 'force') {
+      return { ...engine, ...base, reason: `${adapter.name} is a software adapter: WebGPU would run on the CPU, slower than this engine` };
+    }
+    const remembered = known?.key === key && mode !== 'force' ? known : null;
+    if (remembered?.kind === 'cpu') return { ...engine, ...remembered, remembered: true };
+    let gpu = null;
+    try {
+      const webgpu = await loadModule('webgpu');
+      gpu = await webgpu.Genie.create(bytes, true, null);
+      const backend = gpu.backend();
+      if (backend.kind !== 'webgpu') {
+        gpu.free();
+        return { ...engine, ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
+      }
+      if (remembered?.kind === 'webgpu') {
+        switchTo(gpu);
+        engine = { ...remembered, remembered: true };
+        return engine;
+      }
+      const { Genie } = await prepare();
+      const probe = await Genie.create(bytes, false, null);
+      const runs = mode === 'force' ? 1 : CALIBRATION_RUNS;
+      const onCpu = await probe.calibrate(runs);
+      probe.free();
+      const onGpu = await gpu.calibrate(runs);
+      const [cpuMs, gpuMs] = [median(onCpu.ms), median(onGpu.ms)];
+      const measured = { ...base, cpuMs, gpuMs };
+      if (!agree(onCpu, onGpu)) {
+        gpu.free();
+        return { ...engine, ...measured, kind: 'cpu', reason: 'WebGPU and the CPU disagreed on the same update' };
+      }
+      const faster = gpuMs < MARGIN * cpuMs;
+      if (!faster && mode !== 'force') {
+        gpu.free();
+        return { ...engine, ...measured, kind: 'cpu', reason: 'WebGPU measured slower than the CPU' };
+      }
+      switchTo(gpu);
+      gpu = null;
+      engine = {
+        ...measured,
+        kind: 'webgpu',
+        reason: faster ? 'WebGPU measured faster than the CPU' : 'WebGPU forced (?gpu=force)',
+      };
+      return engine;
+    } catch (e) {
+      gpu?.free();
+      return { ...engine, ...base, reason: `WebGPU could not be measured (${e?.message ?? e})` };
+    }
+  }
+
   return async function handle(method, args) {
     if (method === 'prepare') {
-      prepare(args[0]).catch(() => {}); // `create` reports the failure
+      prepare().catch(() => {}); // `create` reports the failure
       return { value: null };
     }
     if (method === 'create') {
-      const [bytes, preferGpu, saved] = args;
-      const { Genie, readyAt } = await prepare(preferGpu);
+      const [bundle, saved] = args;
+      const { Genie, readyAt } = await prepare();
       genie?.free();
       genie = null;
-      genie = await Genie.detached(bytes, preferGpu, saved);
+      bytes = bundle;
+      genie = await Genie.create(bytes, false, saved);
       return {
         value: {
           attribution: genie.attribution(),
@@ -63,19 +174,28 @@ export function createHost() {
         },
         ratings: genie.ratings(),
         stats: genie.stats(),
+        engine,
       };
     }
+    if (method === 'upgrade') {
+      upgrading ??= upgrade(...args).then((verdict) => {
+        engine = { ...engine, ...verdict };
+        return engine;
+      });
+      const value = await upgrading;
+      return { value, stats: genie.stats(), engine };
+    }
     if (!CALLS.has(method)) {
-      throw new Error(`unknown call "${method}"; expected create or one of ${[...CALLS].join(', ')}`);
+      throw new Error(`unknown call "${method}"; expected create, upgrade or one of ${[...CALLS].join(', ')}`);
     }
     if (!genie) throw new Error(`"${method}" was called before the model loaded`);
-    const value = await genie[method](...args);
+    const value = await onGenie((g) => g[method](...args));
     if (CHANGES.has(method)) return { value, ratings: genie.ratings(), saved: genie.savedRatings() };
     // Another tab's saved text, already in storage: nothing to save back.
     if (method === 'replaceRatings') {
       return { value, ratings: genie.ratings(), popularityWeight: genie.popularityWeight() };
     }
-    if (method === 'recommend') return { value, stats: genie.stats() };
+    if (method === 'recommend') return { value, stats: genie.stats(), engine };
     return { value };
   };
 }

@@ -7,6 +7,9 @@ import { startGenie } from './genie-client.js';
 const BUNDLE_URL = 'assets/movie-genie.bundle';
 /** Recommendations shown at once. */
 const SHOWN_RECS = 12;
+/** Movies added after training shown on their own shelf: they have no popularity yet to
+ *  climb the main list with. */
+const SHOWN_NEW = 4;
 /** Recommendations asked for under a genre filter, which picks from them: each result costs
  *  time to hand over from wasm, so the unfiltered list asks for only what it shows. */
 const GENRE_POOL = 250;
@@ -39,6 +42,7 @@ let rated = new Map();
 let popular = [];
 let starterShown = new Set();
 let lastRecs = [];
+let lastNew = [];
 let lastUpdateMs = null;
 let undoAction = null;
 
@@ -128,27 +132,32 @@ function replaceKeepingFocus(list, items, fallback) {
   (target?.querySelector(selector) ?? target?.querySelector('button') ?? fallback).focus();
 }
 
+/** A recommendation's card with its reason. */
+function recCard(r) {
+  let reason = null;
+  if (r.because && r.becauseMovieId != null) {
+    const liked = rated.get(r.becauseMovieId);
+    const title = liked != null ? titleOf(r.becauseMovieId) : null;
+    reason = el('p', { class: 'because', 'data-because-id': String(r.becauseMovieId) });
+    // The title comes from the visitor's own ratings; the Rust text is the fallback.
+    if (title) reason.append('Because you liked ', el('cite', { text: title }));
+    else reason.textContent = capitalise(r.because);
+  } else if (r.because) {
+    // No liked movie is close to this one: the reason says so rather than name one.
+    reason = el('p', { class: 'because taste', text: capitalise(r.because) });
+  }
+  return card(r, { reason });
+}
+
 function renderRecs() {
   const genre = $('genre').value;
   const shown = lastRecs
     .filter((r) => !rated.has(r.movieId) && (!genre || r.genres.includes(genre)))
     .slice(0, SHOWN_RECS);
-  const items = shown.map((r) => {
-    let reason = null;
-    if (r.because && r.becauseMovieId != null) {
-      const liked = rated.get(r.becauseMovieId);
-      const title = liked != null ? titleOf(r.becauseMovieId) : null;
-      reason = el('p', { class: 'because', 'data-because-id': String(r.becauseMovieId) });
-      // The title comes from the visitor's own ratings; the Rust text is the fallback.
-      if (title) reason.append('Because you liked ', el('cite', { text: title }));
-      else reason.textContent = capitalise(r.because);
-    } else if (r.because) {
-      // No liked movie is close to this one: the reason says so rather than name one.
-      reason = el('p', { class: 'because taste', text: capitalise(r.because) });
-    }
-    return card(r, { reason });
-  });
-  replaceKeepingFocus($('recs'), items, $('recs-heading'));
+  replaceKeepingFocus($('recs'), shown.map(recCard), $('recs-heading'));
+  const fresh = lastNew.filter((r) => !rated.has(r.movieId));
+  $('fresh').hidden = fresh.length === 0;
+  replaceKeepingFocus($('fresh-list'), fresh.map(recCard), $('recs-heading'));
   const empty = $('recs-empty');
   empty.hidden = shown.length > 0;
   empty.textContent = genre
@@ -216,13 +225,16 @@ function syncRatings() {
 function renderEngine() {
   const s = genie.stats;
   const b = s.backend;
-  const engine = b.kind === 'webgpu'
-    ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}`
-    : `CPU (WebAssembly)${b.fallbackReason ? ` — WebGPU not used: ${b.fallbackReason}` : ''}`;
+  const e = genie.engine;
+  const medians = e?.gpuMs != null
+    ? ` (update median: WebGPU ${ms(e.gpuMs)}, CPU ${ms(e.cpuMs)}${e.remembered ? ', measured on an earlier visit' : ''})`
+    : '';
+  const why = e?.reason ? ` — ${e.reason}${medians}` : '';
+  const engine = b.kind === 'webgpu' ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}` : 'CPU (WebAssembly)';
   const where = genie.where === 'worker' ? 'in a background Worker' : 'in the page';
   const work = s.reusedVector ? `rank ${ms(s.rankMs)}, same thumbs: no fine-tuning`
     : `fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}`;
-  $('engine').textContent = `Engine: ${engine}, ${where} · last update ${ms(lastUpdateMs)} ` +
+  $('engine').textContent = `Engine: ${engine}, ${where}${why} · last update ${ms(lastUpdateMs)} ` +
     `(${work}) · model loaded in ${ms(s.loadMs)} · ${number.format(s.catalog)} movies`;
 }
 
@@ -259,7 +271,8 @@ function update() {
       while (dirty) {
         dirty = false;
         const recs = await genie.recommend($('genre').value ? GENRE_POOL : SHOWN_RECS);
-        if (!dirty) lastRecs = recs;
+        const fresh = genie.stats.newMovies ? await genie.newForYou(SHOWN_NEW) : [];
+        if (!dirty) [lastRecs, lastNew] = [recs, fresh];
       }
       lastUpdateMs = performance.now() - changedAt;
       renderRecs();
@@ -398,42 +411,24 @@ async function showSearch(text, list, seq) {
 
 // ---- your data: export, import, wipe ------------------------------------------------------
 
-function exportRatings() {
-  const movies = genie.ratings;
-  const data = {
-    format: 'movie-genie-ratings',
-    version: 1,
-    exported: new Date().toISOString(),
-    ratings: movies.map((r) => [r.movieId, r.thumbs]),
-    movies,
-  };
-  const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' }));
+async function exportRatings() {
+  const text = await genie.exportRatings();
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
   el('a', { href: url, download: 'movie-genie-ratings.json' }).click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  say(`Exported ${movies.length} ratings to movie-genie-ratings.json.`);
+  say(`Exported ${genie.ratings.length} ratings to movie-genie-ratings.json.`);
 }
 
-/** Merges a file written by Export (or `{"ratings": [[movieId, thumbs], …]}`) into the ratings. */
+/** Adds the ratings of a file written by Export (or saved-ratings text), in one change. */
 async function importRatings(file) {
-  let data;
+  let result;
   try {
-    data = JSON.parse(await file.text());
+    result = await changing(genie.mergeRatings(await file.text()));
   } catch (e) {
-    throw new Error(`${file.name} is not JSON (${message(e)})`);
+    throw new Error(`${file.name}: ${message(e)}`);
   }
-  if (data?.version != null && data.version !== 1) {
-    throw new Error(`${file.name} has ratings version ${data.version}; this page reads version 1`);
-  }
-  if (!Array.isArray(data?.ratings)) {
-    throw new Error(`${file.name} has no "ratings" list; expected {"ratings": [[movieId, thumbs], …]}`);
-  }
-  const results = await changing(Promise.allSettled(data.ratings.map((entry) => {
-    const [id, thumbs] = Array.isArray(entry) ? entry : [entry?.movieId, entry?.thumbs];
-    return genie.rate(id, thumbs);
-  })));
-  const kept = results.filter((r) => r.status === 'fulfilled').length;
-  const skipped = results.filter((r) => r.status === 'rejected').map((r) => message(r.reason));
-  const note = skipped.length ? ` Skipped ${skipped.length} (${skipped[0]}${skipped.length > 1 ? ', …' : ''}).` : '';
+  const { kept, warnings } = result;
+  const note = warnings.length ? ` Skipped ${warnings.length} (${warnings[0]}${warnings.length > 1 ? '; …' : ''}).` : '';
   say(`Imported ${kept} ratings from ${file.name}.${note}`);
 }
 
@@ -489,7 +484,7 @@ function wire() {
   $('discover-default').addEventListener('click', () => {
     setDiscover(sliderOf(genie.popularityWeight.shipped)).catch((e) => showError(message(e)));
   });
-  $('export').addEventListener('click', exportRatings);
+  $('export').addEventListener('click', () => exportRatings().catch((e) => showError(message(e))));
   $('import').addEventListener('change', async (event) => {
     const file = event.target.files?.[0];
     event.target.value = '';
@@ -536,11 +531,8 @@ async function main() {
       say('bench done');
       return;
     }
-    // The Worker compiles the wasm module while the bundle downloads.
-    genie = await startGenie(download, {
-      preferGpu: params.get('gpu') !== '0',
-      inPage: params.get('worker') === '0',
-    });
+    // The Worker compiles the CPU wasm module while the bundle downloads.
+    genie = await startGenie(download, { inPage: params.get('worker') === '0' });
     performance.mark('genie-ready');
   } catch (e) {
     document.body.classList.add('failed');
@@ -577,6 +569,12 @@ async function main() {
       : 'Rate a few movies you know; recommendations update as you go.');
   }
   await update(); // recommendations first: they are what the visitor came for
+  // Then, in the background, whether WebGPU takes over (?gpu=force or ?gpu=off override).
+  const gpu = { force: 'force', off: 'off', 0: 'off' }[params.get('gpu')] ?? 'auto';
+  genie.upgrade(gpu).then(() => {
+    renderEngine();
+    document.body.dataset.engine = genie.engine.kind;
+  }).catch((e) => console.warn('movie-genie: the engine stays on the CPU:', message(e)));
 
   popular = await genie.search('', STARTER_POOL);
   for (const g of [...new Set(popular.flatMap((m) => m.genres))].filter((x) => !x.startsWith('(')).sort()) {

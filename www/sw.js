@@ -1,5 +1,6 @@
-// Offline copy of the site: the page, the wasm module this browser uses (the WebGPU one only
-// where there is an adapter) and the model bundle are cached on the first visit.
+// Offline copy of the site: the page, the CPU wasm module and the model bundle are cached on
+// the first visit; the WebGPU module is cached when genie-host.js fetches it (only where it
+// measured faster, or was asked to).
 // Every request goes to the network first (so a changed file is picked up on the next visit)
 // and falls back to the cache when offline. Only this site's own files are handled;
 // nothing else is ever fetched. Bump VERSION (build.sh may stamp it) to drop older caches.
@@ -9,27 +10,13 @@ const PREFIX = `movie-genie:${SCOPE}:`;
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [
   './', 'index.html', 'style.css', 'main.js', 'genie-client.js', 'genie-host.js', 'worker.js',
-  'assets/movie-genie.bundle',
+  'pkg/cpu/movie_genie.js', 'pkg/cpu/movie_genie_bg.wasm', 'assets/movie-genie.bundle',
 ].map((path) => new URL(path, SCOPE).href);
-
-/** The wasm module genie-host.js loads in this browser: WebGPU's only where there is an adapter.
- *  The same test as genie-host.js's `loadModule`, written again: a classic service worker cannot
- *  import that ES module. */
-async function moduleFiles() {
-  let flavour = 'cpu';
-  try {
-    if (await self.navigator.gpu?.requestAdapter()) flavour = 'webgpu';
-  } catch {
-    // no WebGPU here
-  }
-  return [`pkg/${flavour}/movie_genie.js`, `pkg/${flavour}/movie_genie_bg.wasm`]
-    .map((path) => new URL(path, SCOPE).href);
-}
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    await cache.addAll([...FILES, ...await moduleFiles()]);
+    await cache.addAll(FILES);
     await self.skipWaiting();
   })());
 });

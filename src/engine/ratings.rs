@@ -3,11 +3,9 @@
 //! Decoding keeps every valid entry and says what it dropped, so tampered or stale text loses
 //! nothing that can be kept.
 
+use crate::engine::recommender::RatedMovie;
 use crate::engine::score::check_popularity_weight;
 use crate::engine::{MovieId, Thumbs};
-
-/// The key under which the browser saves ratings; the version is bumped with the format.
-pub const RATINGS_STORAGE_KEY: &str = "movie-genie/ratings/v1";
 
 /// The version written into saved ratings.
 pub const RATINGS_FORMAT_VERSION: u64 = 1;
@@ -32,28 +30,42 @@ pub fn encode_ratings(ratings: &[(MovieId, Thumbs)], popularity_weight: f64) -> 
     .to_string()
 }
 
-/// Parses saved ratings, keeping every valid entry whose movie `known` accepts (the last
-/// thumbs of a repeated id win) and describing everything dropped; never fails.
-pub fn decode_ratings(text: &str, known: impl Fn(MovieId) -> bool) -> RestoredRatings {
+/// The file Export writes: the saved-ratings text plus the rated movies' titles, for people.
+pub fn encode_ratings_file(movies: &[RatedMovie], popularity_weight: f64) -> String {
+    let pairs: Vec<(u32, i8)> = movies
+        .iter()
+        .map(|m| (m.movie_id.0, m.thumbs.value()))
+        .collect();
+    let file = serde_json::json!({
+        "format": "movie-genie-ratings",
+        "version": RATINGS_FORMAT_VERSION,
+        "ratings": pairs,
+        "popularityWeight": popularity_weight,
+        "movies": movies,
+    });
+    serde_json::to_string_pretty(&file).expect("plain JSON values")
+}
+
+/// Saved ratings as `decode_ratings` keeps them, but a text that is not ratings at all (not
+/// JSON, another version, no `ratings` array) is an error saying what it is instead.
+pub fn parse_ratings(
+    text: &str,
+    known: impl Fn(MovieId) -> bool,
+) -> Result<RestoredRatings, String> {
     let mut out = RestoredRatings::default();
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(e) => {
-            out.warnings.push(format!(
-                "saved ratings are not JSON ({e}); expected {{\"version\":{RATINGS_FORMAT_VERSION},\"ratings\":[[movieId,thumbs],…]}}: dropped them all"
-            ));
-            return out;
-        }
-    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "not JSON ({e}); expected {{\"version\":{RATINGS_FORMAT_VERSION},\"ratings\":[[movieId,thumbs],…]}}"
+        )
+    })?;
     let version = value.get("version").and_then(serde_json::Value::as_u64);
     if version != Some(RATINGS_FORMAT_VERSION) {
-        out.warnings.push(format!(
-            "saved ratings have version {}; expected {RATINGS_FORMAT_VERSION}: dropped them all",
+        return Err(format!(
+            "of version {}; expected version {RATINGS_FORMAT_VERSION}",
             value
                 .get("version")
                 .map_or_else(|| "none".into(), |v| v.to_string())
         ));
-        return out;
     }
     match value.get("popularityWeight") {
         None => {}
@@ -65,11 +77,7 @@ pub fn decode_ratings(text: &str, known: impl Fn(MovieId) -> bool) -> RestoredRa
         },
     }
     let Some(entries) = value.get("ratings").and_then(serde_json::Value::as_array) else {
-        out.warnings.push(
-            "saved ratings have no `ratings` array; expected [[movieId,thumbs],…]: dropped them all"
-                .into(),
-        );
-        return out;
+        return Err("without a `ratings` array; expected [[movieId,thumbs],…]".into());
     };
     for (i, entry) in entries.iter().enumerate() {
         let parsed = match entry.as_array().map(Vec::as_slice) {
@@ -105,7 +113,16 @@ pub fn decode_ratings(text: &str, known: impl Fn(MovieId) -> bool) -> RestoredRa
                 .push(format!("saved rating {i}: {reason}: dropped it")),
         }
     }
-    out
+    Ok(out)
+}
+
+/// Parses saved ratings, keeping every valid entry whose movie `known` accepts (the last
+/// thumbs of a repeated id win) and describing everything dropped; never fails.
+pub fn decode_ratings(text: &str, known: impl Fn(MovieId) -> bool) -> RestoredRatings {
+    parse_ratings(text, known).unwrap_or_else(|reason| RestoredRatings {
+        warnings: vec![format!("saved ratings are {reason}: dropped them all")],
+        ..RestoredRatings::default()
+    })
 }
 
 #[cfg(test)]
@@ -150,6 +167,28 @@ mod tests {
             back.warnings[0].contains("from 0 to 1 (got 3)"),
             "{:?}",
             back.warnings
+        );
+
+        let file = encode_ratings_file(
+            &[RatedMovie {
+                movie_id: MovieId(7),
+                thumbs: Thumbs::Up,
+                title: "Heat".into(),
+                year: Some(1995),
+                new: false,
+            }],
+            0.5,
+        );
+        let back = parse_ratings(&file, |_| true).unwrap();
+        assert_eq!(
+            back.ratings,
+            [(MovieId(7), Thumbs::Up)],
+            "an exported file imports"
+        );
+        assert!(
+            parse_ratings("{oops", |_| true)
+                .unwrap_err()
+                .starts_with("not JSON")
         );
 
         for corrupt in [

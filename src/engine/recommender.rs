@@ -49,6 +49,8 @@ pub enum RecommendError {
     Score(#[from] ScoreError),
     #[error("reading the visitor vector from the device failed: {reason}")]
     Read { reason: String },
+    #[error("timing updates needs a clock (`with_clock`)")]
+    NoClock,
 }
 
 /// One recommended (or similar) movie, as the page shows it.
@@ -93,6 +95,8 @@ pub struct Stats {
     pub reused_vector: bool,
     pub ratings: usize,
     pub catalog: usize,
+    /// Catalog movies added after training.
+    pub new_movies: usize,
     /// Fine-tuning steps per update.
     pub steps: usize,
 }
@@ -170,6 +174,8 @@ pub struct Recommender {
     folded_titles: Vec<String>,
     /// Catalog rows by descending popularity, ties to the lower row.
     by_popularity: Vec<usize>,
+    /// Rows added after training (`new` in the catalog).
+    new_rows: Vec<ItemIndex>,
     ranker: TopK,
     items: ItemVectors,
     genres: Genres,
@@ -247,8 +253,13 @@ impl Recommender {
                 .total_cmp(&bundle.catalog[a].popularity)
                 .then(a.cmp(&b))
         });
+        let new_rows: Vec<ItemIndex> = (0..bundle.catalog.len())
+            .filter(|&r| bundle.catalog[r].new)
+            .map(|r| ItemIndex(r as u32))
+            .collect();
         let stats = Stats {
             catalog: bundle.catalog.len(),
+            new_movies: new_rows.len(),
             steps: serving.personalize.steps,
             ..Stats::default()
         };
@@ -257,6 +268,7 @@ impl Recommender {
             by_id,
             folded_titles,
             by_popularity,
+            new_rows,
             ranker: TopK::by_row(bundle.items),
             items,
             genres,
@@ -402,11 +414,7 @@ impl Recommender {
         k: usize,
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let started = self.clock.map(|clock| clock());
-        let rated: Vec<(ItemIndex, Thumbs)> = user
-            .ratings
-            .iter()
-            .filter_map(|(id, t)| self.by_id.get(id).map(|&i| (i, *t)))
-            .collect();
+        let rated = self.rows_of(&user.ratings);
         let q = self.space.query(&user.vector, self.popularity_weight);
         let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
         let top = match self.genres.boost(&rated, &self.ranking) {
@@ -420,20 +428,7 @@ impl Recommender {
             .collect();
         let out = top
             .into_iter()
-            .map(|(index, score)| {
-                let because = reason(
-                    &self.items,
-                    &self.genres,
-                    index,
-                    &liked,
-                    self.ranking.reason_min_cosine,
-                );
-                let mut rec = self.recommendation(index, score, because);
-                if because.is_none() && !liked.is_empty() {
-                    rec.because = Some(TASTE_REASON.to_string());
-                }
-                rec
-            })
+            .map(|(index, score)| self.explained(index, score, &liked))
             .collect();
         self.stats = Stats {
             personalize_ms: user.personalize_ms.or(if user.reused {
@@ -457,6 +452,46 @@ impl Recommender {
     pub async fn recommend(&mut self, k: usize) -> Result<Vec<Recommendation>, RecommendError> {
         let user = self.start_update()?.finish().await?;
         self.rank(user, k)
+    }
+
+    /// A fixed visitor for timing updates: the ten most popular movies with mixed thumbs (the
+    /// same on every device, so two devices time the same work).
+    pub fn calibration_sample(&self) -> Vec<(MovieId, Thumbs)> {
+        const THUMBS: [Thumbs; 3] = [Thumbs::DoubleUp, Thumbs::Up, Thumbs::Down];
+        self.by_popularity
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(i, &row)| (self.catalog[row].movie_id, THUMBS[i % 3]))
+            .collect()
+    }
+
+    /// Times `runs` fresh updates (fine-tuning and ranking the top `k`, no reused vector) of
+    /// `sample`, in ms by the clock, and returns them with the last run's top `k`; the
+    /// visitor's own ratings, vector and stats are as they were afterwards.
+    pub async fn time_updates(
+        &mut self,
+        sample: &[(MovieId, Thumbs)],
+        runs: usize,
+        k: usize,
+    ) -> Result<(Vec<f64>, Vec<Recommendation>), RecommendError> {
+        let clock = self.clock.ok_or(RecommendError::NoClock)?;
+        let ratings = std::mem::take(&mut self.ratings);
+        let (last, stats) = (self.last.take(), self.stats.clone());
+        self.restore(sample);
+        let mut times = Vec::with_capacity(runs);
+        let mut top = Ok(Vec::new());
+        for _ in 0..runs {
+            self.last = None;
+            let started = clock();
+            top = self.recommend(k).await;
+            times.push(clock() - started);
+            if top.is_err() {
+                break;
+            }
+        }
+        (self.ratings, self.last, self.stats) = (ratings, last, stats);
+        Ok((times, top?))
     }
 
     /// Sets the visitor's popularity weight `β` (0: taste alone … 1: as trained); the next
@@ -511,6 +546,72 @@ impl Recommender {
             ratings: self.ratings.len(),
             ..self.stats.clone()
         }
+    }
+
+    /// The `k` best movies added after training (`new` in the catalog) for the last update's
+    /// vector, none of them rated, by the same score: the page's "new for you" shelf, since a
+    /// new movie has no popularity of its own to climb the main list with.
+    pub fn new_for_you(&self, k: usize) -> Vec<Recommendation> {
+        let Some(user) = &self.last else {
+            return Vec::new();
+        };
+        let rated = self.rows_of(&user.ratings);
+        let q = self.space.query(&user.vector, self.popularity_weight);
+        let boost = self.genres.boost(&rated, &self.ranking);
+        let (d, s) = (self.items.dim, self.space.bias_scale);
+        let mut scored: Vec<(ItemIndex, f32)> = self
+            .new_rows
+            .iter()
+            .filter(|i| !rated.iter().any(|(r, _)| r == *i))
+            .map(|&i| {
+                let row = i.0 as usize;
+                let cos: f32 = self
+                    .items
+                    .row(row)
+                    .iter()
+                    .zip(&q[..d])
+                    .map(|(a, b)| a * b)
+                    .sum();
+                let extra = boost.as_ref().map_or(0.0, |b| b[row]);
+                (i, cos + self.items.bias[row] / s * q[d] + extra)
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let liked: Vec<ItemIndex> = rated
+            .iter()
+            .filter(|(_, t)| t.is_positive())
+            .map(|(i, _)| *i)
+            .collect();
+        scored
+            .into_iter()
+            .take(k)
+            .map(|(index, score)| self.explained(index, score, &liked))
+            .collect()
+    }
+
+    /// The catalog rows of `ratings`, leaving out ids the catalog lacks.
+    fn rows_of(&self, ratings: &[(MovieId, Thumbs)]) -> Vec<(ItemIndex, Thumbs)> {
+        ratings
+            .iter()
+            .filter_map(|(id, t)| self.by_id.get(id).map(|&i| (i, *t)))
+            .collect()
+    }
+
+    /// A recommendation with its reason: the nearest liked movie of a shared genre, or
+    /// [`TASTE_REASON`] once the visitor likes anything.
+    fn explained(&self, index: ItemIndex, score: f32, liked: &[ItemIndex]) -> Recommendation {
+        let because = reason(
+            &self.items,
+            &self.genres,
+            index,
+            liked,
+            self.ranking.reason_min_cosine,
+        );
+        let mut rec = self.recommendation(index, score, because);
+        if because.is_none() && !liked.is_empty() {
+            rec.because = Some(TASTE_REASON.to_string());
+        }
+        rec
     }
 
     fn recommendation(
@@ -842,6 +943,27 @@ mod tests {
             matches!(err, RecommendError::DuplicateMovie { .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn timing_updates_leaves_the_visitors_ratings_and_vector_alone() {
+        let mut r = recommender(50);
+        r.rate(MovieId(11), Thumbs::Up).unwrap();
+        let before = pollster::block_on(r.recommend(5)).unwrap();
+        let sample = r.calibration_sample();
+        assert_eq!(sample.len(), 10);
+        let (ms, top) = pollster::block_on(r.time_updates(&sample, 3, 20)).unwrap();
+        assert_eq!(ms.len(), 3);
+        assert!(ms.iter().all(|t| *t >= 0.0));
+        assert_eq!(top.len(), 20);
+        assert!(
+            top.iter()
+                .all(|m| !sample.iter().any(|(id, _)| *id == m.movie_id))
+        );
+        assert_eq!(r.ratings(), [(MovieId(11), Thumbs::Up)]);
+        let after = pollster::block_on(r.recommend(5)).unwrap();
+        assert_eq!(ids(&after), ids(&before));
+        assert!(r.stats().reused_vector, "the visitor's vector was kept");
     }
 
     #[test]

@@ -4,18 +4,16 @@
 //!
 //! build.sh builds this crate twice: with the `webgpu` feature (burn-wgpu and its shader
 //! compiler, most of that module) and without it (the CPU module, a fraction of the download).
-//! `www/genie-host.js` loads the WebGPU module only where the browser offers an adapter.
+//! Every visitor starts on the CPU module; `www/genie-host.js` fetches the WebGPU one only to
+//! calibrate it against the CPU (`calibrate`) and switches only when it is clearly faster.
 //! Everything else is `recommender`, which is tested natively.
 //!
-//! Ratings persist one of two ways. `Genie.create` keeps them in localStorage itself (gloo).
-//! `Genie.detached` is for a module Worker, which has no localStorage: it restores from the text
-//! the page read and hands back `savedRatings()` for the page to store; `www/worker.js` runs it
-//! so fine-tuning never blocks the page.
+//! The page owns the saved ratings (`www/genie-client.js`; a Worker has no localStorage): a
+//! Genie restores from the text the page read and hands back `savedRatings()` to store.
 
 use std::cell::RefCell;
 
 use burn::tensor::Device;
-use gloo::storage::{LocalStorage, Storage};
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -25,7 +23,7 @@ use crate::engine::Thumbs;
 use crate::engine::bundle::Bundle;
 use crate::engine::bundle::{Int8Table, ItemTable};
 use crate::engine::rank::TopK;
-use crate::engine::ratings::{RATINGS_STORAGE_KEY, decode_ratings, encode_ratings};
+use crate::engine::ratings::{decode_ratings, encode_ratings, encode_ratings_file, parse_ratings};
 use crate::engine::recommender::{Recommender, Stats};
 use crate::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
 
@@ -62,8 +60,6 @@ struct GenieStats<'a> {
 pub struct Genie {
     inner: RefCell<Recommender>,
     backend: BackendInfo,
-    /// The localStorage key, or `None` when the caller keeps the ratings (`detached`).
-    storage_key: Option<String>,
     warnings: RefCell<Vec<String>>,
     attribution: String,
     load_ms: f64,
@@ -77,44 +73,55 @@ thread_local! {
 
 #[wasm_bindgen]
 impl Genie {
-    /// Loads a bundle and the visitor's saved ratings; runs on WebGPU when `preferGpu` and the
-    /// browser gives an adapter, else on the CPU. `storageKey` defaults to the versioned key.
+    /// Loads a bundle on WebGPU when `preferGpu` and the browser gives an adapter, else on the
+    /// CPU, and restores the visitor's ratings from `saved` (text a former `savedRatings()`
+    /// gave; invalid entries are dropped with a warning). Touches no storage: the page owns it
+    /// (a Worker has none).
     pub async fn create(
-        bytes: Vec<u8>,
-        #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
-        #[wasm_bindgen(js_name = storageKey)] storage_key: Option<String>,
-    ) -> Result<Genie, JsError> {
-        let key = storage_key.unwrap_or_else(|| RATINGS_STORAGE_KEY.to_owned());
-        let saved = with_storage(|| LocalStorage::raw().get_item(&key).map_err(describe));
-        let saved = saved.map_err(|reason| format!("saved ratings unavailable: {reason}"));
-        Self::load(bytes, prefer_gpu, Some(key), saved).await
-    }
-
-    /// Like `create`, but touches no storage (a Worker has none): restores the ratings from
-    /// `saved` (text a former `savedRatings()` gave; invalid entries are dropped with a warning)
-    /// and leaves saving to the caller.
-    pub async fn detached(
         bytes: Vec<u8>,
         #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
         saved: Option<String>,
     ) -> Result<Genie, JsError> {
-        Self::load(bytes, prefer_gpu, None, Ok(saved)).await
+        Self::load(bytes, prefer_gpu, saved).await
     }
 
-    /// The ratings as the versioned text that `detached` restores (what `create` stores).
+    /// The ratings and popularity weight as the versioned text `create` restores.
     #[wasm_bindgen(js_name = savedRatings)]
     pub fn saved_ratings(&self) -> String {
         let inner = self.inner.borrow();
         encode_ratings(inner.ratings(), inner.popularity_weight())
     }
 
+    /// The file Export writes: the saved-ratings text plus the rated movies' titles.
+    #[wasm_bindgen(js_name = exportRatings)]
+    pub fn export_ratings(&self) -> String {
+        let inner = self.inner.borrow();
+        encode_ratings_file(&inner.rated_movies(), inner.popularity_weight())
+    }
+
+    /// Adds the ratings of `text` (a file Export wrote, or saved-ratings text) to the
+    /// visitor's, in one change: `{kept, warnings}`, the entries taken and what was dropped
+    /// and why. Text that is not ratings at all is an error and changes nothing.
+    #[wasm_bindgen(js_name = mergeRatings)]
+    pub fn merge_ratings(&self, text: &str) -> Result<JsValue, JsError> {
+        let mut inner = self.inner.borrow_mut();
+        let parsed = parse_ratings(text, |id| inner.entry(id).is_some())
+            .map_err(|reason| JsError::new(&format!("it is {reason}")))?;
+        for &(id, thumbs) in &parsed.ratings {
+            inner.rate(id, thumbs)?;
+        }
+        to_js(&serde_json::json!({
+            "kept": parsed.ratings.len(),
+            "warnings": parsed.warnings,
+        }))
+    }
+
     /// Sets how much popularity counts in the ranking, from 0 (discover: taste alone) to 1
-    /// (familiar: as trained), and saves it with the ratings; the next `recommend` re-ranks
-    /// without fine-tuning again.
+    /// (familiar: as trained), kept with the ratings; the next `recommend` re-ranks without
+    /// fine-tuning again.
     #[wasm_bindgen(js_name = setPopularityWeight)]
     pub fn set_popularity_weight(&self, weight: f64) -> Result<(), JsError> {
         self.inner.borrow_mut().set_popularity_weight(weight)?;
-        self.save();
         Ok(())
     }
 
@@ -147,7 +154,7 @@ impl Genie {
         }))
     }
 
-    /// Records thumbs (-1, 1 or 2) on a movie and saves the ratings.
+    /// Records thumbs (-1, 1 or 2) on a movie.
     pub fn rate(
         &self,
         #[wasm_bindgen(js_name = movieId)] movie_id: f64,
@@ -156,25 +163,21 @@ impl Genie {
         let id = js::movie_id(movie_id)?;
         let thumbs = Thumbs::from_f64(thumbs)?;
         self.inner.borrow_mut().rate(id, thumbs)?;
-        self.save();
         Ok(())
     }
 
-    /// Removes the thumbs on a movie and saves; `false` when it was not rated.
+    /// Removes the thumbs on a movie; `false` when it was not rated.
     pub fn unrate(
         &self,
         #[wasm_bindgen(js_name = movieId)] movie_id: f64,
     ) -> Result<bool, JsError> {
-        let removed = self.inner.borrow_mut().unrate(js::movie_id(movie_id)?)?;
-        self.save();
-        Ok(removed)
+        Ok(self.inner.borrow_mut().unrate(js::movie_id(movie_id)?)?)
     }
 
-    /// Forgets every rating, here and in storage.
+    /// Forgets every rating.
     #[wasm_bindgen(js_name = clearRatings)]
     pub fn clear_ratings(&self) {
         self.inner.borrow_mut().clear_ratings();
-        self.save();
     }
 
     /// The `k` best unrated movies for the visitor:
@@ -186,6 +189,14 @@ impl Genie {
         let user = pending.finish().await?;
         let recs = self.inner.borrow_mut().rank(user, k)?;
         to_js(&recs)
+    }
+
+    /// The `k` best movies added after training for the last update's vector (the "new for
+    /// you" shelf): same shape as `recommend`; empty before any update or without new movies.
+    #[wasm_bindgen(js_name = newForYou)]
+    pub fn new_for_you(&self, k: f64) -> Result<JsValue, JsError> {
+        let k = js::count("k", k, MAX_RESULTS)?;
+        to_js(&self.inner.borrow().new_for_you(k))
     }
 
     /// Up to `limit` movies whose title contains `text` (case and accents ignored), most popular
@@ -225,7 +236,7 @@ impl Genie {
         })
     }
 
-    /// What was dropped from the saved ratings (or could not be saved), for the page.
+    /// What was dropped from the saved ratings, for the page.
     pub fn warnings(&self) -> Result<JsValue, JsError> {
         to_js(&*self.warnings.borrow())
     }
@@ -234,14 +245,32 @@ impl Genie {
     pub fn attribution(&self) -> String {
         self.attribution.clone()
     }
+
+    /// Times `runs` fresh updates of a fixed sample of ratings (`Recommender::time_updates`),
+    /// leaving the visitor's own untouched: `{ms: [..], top: [{movieId, score}]}`. The page
+    /// runs it on the CPU and on WebGPU and keeps the faster engine when both agree.
+    pub async fn calibrate(&self, runs: f64) -> Result<JsValue, JsError> {
+        let runs = js::count("runs", runs, 100)?;
+        // The RefCell stays borrowed across the awaits: the page sends nothing while it
+        // calibrates (genie-host.js).
+        let (ms, top) = {
+            let mut inner = self.inner.borrow_mut();
+            let sample = inner.calibration_sample();
+            inner.time_updates(&sample, runs, 20).await?
+        };
+        let top: Vec<_> = top
+            .iter()
+            .map(|r| serde_json::json!({"movieId": r.movie_id, "score": r.score}))
+            .collect();
+        to_js(&serde_json::json!({"ms": ms, "top": top}))
+    }
 }
 
 impl Genie {
     async fn load(
         bytes: Vec<u8>,
         prefer_gpu: bool,
-        storage_key: Option<String>,
-        saved: Result<Option<String>, String>,
+        saved: Option<String>,
     ) -> Result<Genie, JsError> {
         #[cfg(feature = "console_error_panic_hook")]
         console_error_panic_hook::set_once();
@@ -252,7 +281,7 @@ impl Genie {
         let (device, backend) = pick_device(prefer_gpu).await;
         let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
         let warnings = match saved {
-            Ok(Some(text)) => {
+            Some(text) => {
                 let restored = decode_ratings(&text, |id| recommender.entry(id).is_some());
                 recommender.restore(&restored.ratings);
                 if let Some(weight) = restored.popularity_weight {
@@ -260,8 +289,7 @@ impl Genie {
                 }
                 restored.warnings
             }
-            Ok(None) => Vec::new(),
-            Err(warning) => vec![warning],
+            None => Vec::new(),
         };
         for warning in &warnings {
             gloo::console::warn!(format!("movie-genie: {warning}"));
@@ -269,7 +297,6 @@ impl Genie {
         Ok(Genie {
             inner: RefCell::new(recommender),
             backend,
-            storage_key,
             warnings: RefCell::new(warnings),
             attribution,
             load_ms: now_ms() - started,
@@ -279,31 +306,6 @@ impl Genie {
     /// The visitor vector of the last update (for checks that compare devices).
     pub fn last_vector(&self) -> Option<Vec<f32>> {
         self.inner.borrow().last_vector().map(<[f32]>::to_vec)
-    }
-
-    /// Writes the ratings under the storage key, if this genie has one; a failure (quota,
-    /// private mode) is a warning.
-    fn save(&self) {
-        let Some(key) = &self.storage_key else {
-            return;
-        };
-        let text = self.saved_ratings();
-        if let Err(reason) =
-            with_storage(|| LocalStorage::raw().set_item(key, &text).map_err(describe))
-        {
-            let warning = format!("could not save ratings: {reason}");
-            gloo::console::warn!(format!("movie-genie: {warning}"));
-            self.warnings.borrow_mut().push(warning);
-        }
-    }
-}
-
-/// Runs `f` when this context has localStorage (gloo's `raw` throws without a window).
-fn with_storage<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    match Reflect::get(&js_sys::global(), &JsValue::from_str("localStorage")) {
-        Ok(storage) if !storage.is_undefined() && !storage.is_null() => f(),
-        Ok(_) => Err("this context has no localStorage".into()),
-        Err(e) => Err(describe(e)),
     }
 }
 

@@ -40,7 +40,7 @@ export async function startServer(mounts) {
   }
   const state = { requests: [], offline: false };
   const server = http.createServer((req, res) => {
-    state.requests.push({ method: req.method, url: req.url });
+    state.requests.push({ method: req.method, url: req.url, at: Date.now() });
     if (state.offline) {
       req.socket.destroy();
       return;
@@ -123,6 +123,12 @@ export async function newPage(browser, options = {}) {
 export async function waitReady(page) {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
   await waitIdle(page);
+}
+
+/** Waits for the engine decision (genie-host.js `upgrade`) and returns the engine line. */
+export async function waitEngine(page, { timeout = 60_000 } = {}) {
+  await page.waitForSelector('body[data-engine]', { timeout });
+  return page.textContent('#engine');
 }
 
 /** Waits for the recommendations to finish updating (`timeout` in ms, playwright's default 30 s). */

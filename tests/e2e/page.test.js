@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
   BUNDLE, DIST, STATIC_FILES, artifact, ids, launchChromium, newPage, rateCard, ratingsShown,
-  search, startServer, waitIdle, waitReady,
+  search, startServer, waitEngine, waitIdle, waitReady,
 } from './harness.js';
 
 const SUB = '/sub/dir/';
@@ -28,6 +28,8 @@ before(async () => {
     { prefix: '/missing/', override: { [BUNDLE]: null } },
     { prefix: '/no-worker/', override: { 'worker.js': null } },
     OFFLINE,
+    // test-e2e.sh runs `movie-genie add-movies` on the shipped bundle first.
+    { prefix: '/added/', override: { [BUNDLE]: fs.readFileSync(process.env.MOVIE_GENIE_ADDED_BUNDLE) } },
   ]);
   chromium = await launchChromium();
 });
@@ -151,6 +153,7 @@ test('the model runs in a module Worker, off the page\'s thread', LIMIT, async (
   const { context, page } = await visit();
   try {
     // No WebGPU adapter here: only the CPU module is downloaded, never the ~6× larger WebGPU one.
+    assert.match(await waitEngine(page), /Engine: CPU.*this browser offers no WebGPU adapter/);
     assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm']);
     const workers = page.workers().map((w) => new URL(w.url()).pathname);
     assert.ok(workers.includes(`${SUB}worker.js`), `a Worker runs worker.js (workers: ${workers})`);
@@ -164,26 +167,57 @@ test('the model runs in a module Worker, off the page\'s thread', LIMIT, async (
   }
 });
 
-test('WebGPU works inside the Worker (SwiftShader here, with --enable-unsafe-webgpu)', LIMIT, async () => {
+/** When the page drew its first recommendations, in the server's clock (ms since 1970). */
+const firstRecsAt = (page) => page.evaluate(() => performance.timeOrigin
+  + performance.getEntriesByName('first-recs')[0].startTime);
+
+/** Runs `check(page)` on a fresh visitor of `path` in a Chromium that exposes WebGPU
+ *  (SwiftShader here, with --enable-unsafe-webgpu). */
+async function withWebgpu(path, check) {
   const gpu = await launchChromium({ webgpu: true });
   const { context, page } = await newPage(gpu.browser);
   try {
-    const since = server.state.requests.length;
-    await page.goto(server.url(SUB));
+    await page.goto(server.url(SUB) + path);
     await waitReady(page);
-    assert.match(await page.textContent('#engine'), /Engine: WebGPU.*, in a background Worker/);
-    assert.deepEqual(wasmServed(since), ['pkg/webgpu/movie_genie_bg.wasm'], 'only the WebGPU module');
-    // SwiftShader runs WebGPU on the CPU, and the test build is not wasm-opt'ed: correctness
-    // only, so the update gets longer than the default 30 s.
-    const id = await rateCard(page, 'pick', 0, 2, { timeout: 150_000 });
-    assert.ok(!(await ids(page, 'recs')).includes(id), 'the rated movie is not recommended');
-    assert.match(await page.textContent('#recs'), /Because you liked|Popular with people who share your taste/);
-    console.log(`MEASURE webgpu_in_worker ${(await page.textContent('#engine')).replace(/^Engine: /, '')}`);
+    await check(page);
     assert.deepEqual(page.errors, []);
   } finally {
     await context.close();
     await gpu.close();
   }
+}
+
+test('a software WebGPU adapter keeps the CPU engine, says why, and its module is never fetched', LIMIT, async () => {
+  const since = server.state.requests.length;
+  await withWebgpu('', async (page) => {
+    const engine = await waitEngine(page);
+    assert.match(engine, /Engine: CPU \(WebAssembly\), in a background Worker — .*swiftshader is a software adapter/i);
+    assert.equal(await page.getAttribute('body', 'data-engine'), 'cpu');
+    assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm'], 'never the WebGPU module');
+  });
+});
+
+test('?gpu=off never fetches the WebGPU module, whatever the browser offers', LIMIT, async () => {
+  const since = server.state.requests.length;
+  await withWebgpu('?gpu=off', async (page) => {
+    assert.match(await waitEngine(page), /Engine: CPU.*WebGPU turned off \(\?gpu=off\)/);
+    assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm']);
+  });
+});
+
+test('?gpu=force runs WebGPU after the CPU’s first recommendations, agreeing with it', LIMIT, async () => {
+  const since = server.state.requests.length;
+  await withWebgpu('?gpu=force', async (page) => {
+    // SwiftShader runs WebGPU on the CPU, and the test build is not wasm-opt'ed: the
+    // calibration's WebGPU update takes tens of seconds here.
+    const engine = await waitEngine(page, { timeout: 170_000 });
+    assert.match(engine, /Engine: WebGPU \(.*\), in a background Worker — WebGPU forced \(\?gpu=force\) \(update median: WebGPU [\d.]+ ms, CPU [\d.]+ ms\)/);
+    const gpuModule = server.state.requests.slice(since)
+      .find((r) => r.url.endsWith('pkg/webgpu/movie_genie_bg.wasm'));
+    assert.ok(gpuModule, 'the WebGPU module is fetched');
+    assert.ok(await firstRecsAt(page) <= gpuModule.at, 'the first recommendations came before any WebGPU byte');
+    console.log(`MEASURE webgpu_forced ${engine.replace(/^Engine: /, '')}`);
+  });
 });
 
 for (const [why, prefix] of [['?worker=0', `${SUB}?worker=0`], ['a Worker that cannot load', '/no-worker/']]) {
@@ -442,7 +476,7 @@ test('export then import round-trips the ratings; a bad file is refused', LIMIT,
 
     await page.setInputFiles('#import', { name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
     await page.waitForSelector('#error:not([hidden])');
-    assert.match(await page.textContent('#error'), /junk\.json is not JSON/);
+    assert.match(await page.textContent('#error'), /junk\.json: it is not JSON/);
     assert.deepEqual(await ratingsShown(page), rated, 'a bad file changes nothing');
   } finally {
     await context.close();
@@ -610,6 +644,39 @@ test('offline reload works from the service worker cache, which follows changed 
   } finally {
     server.state.offline = false;
     OFFLINE.override = {};
+    await context.close();
+  }
+});
+
+test('movies added after training are searchable, rateable and marked new', LIMIT, async () => {
+  const { context, page } = await visit({}, '/added/');
+  try {
+    await search(page, 'midsommar');
+    const card = page.locator('#pick > [data-movie-id]').first();
+    assert.equal(await card.locator('.title span').first().textContent(), 'Midsommar');
+    assert.equal(await card.locator('.new').textContent(), 'new');
+    const id = await rateCard(page, 'pick', 0, 2);
+    assert.ok((await ratingsShown(page)).some(([movie]) => movie === id), 'the new movie is rated');
+    assert.equal(await page.locator(`#mine > [data-movie-id="${id}"] .new`).count(), 1);
+    await search(page, 'shining');
+    assert.equal(await page.locator('#pick > [data-movie-id] .new').count(), 0, 'trained movies are not new');
+    // Five recent horror films loved: the other new horror film tops the "new for you" shelf,
+    // with a reason naming one of them.
+    const horror = [['get out', 168250], ['it follows', 121231], ['conjuring', 103688],
+      ['babadook', 112515], ['split', 166534]];
+    for (const [text, movie] of horror) {
+      await search(page, text);
+      await page.locator(`#pick > [data-movie-id="${movie}"] button[data-thumbs="2"]`).click();
+      await waitIdle(page);
+    }
+    assert.equal(await page.isHidden('#fresh'), false, 'the shelf shows');
+    const shelf = page.locator('#fresh-list > [data-movie-id]').first();
+    assert.equal(await shelf.locator('.title span').first().textContent(), 'Us');
+    assert.equal(await shelf.locator('.new').textContent(), 'new');
+    assert.match(await shelf.locator('.because').textContent(), /Because you liked (Get Out|It Follows|The Conjuring|The Babadook|Split)/);
+    await page.screenshot({ path: artifact('added-movies.png'), fullPage: true });
+    assert.deepEqual(page.errors, []);
+  } finally {
     await context.close();
   }
 });
