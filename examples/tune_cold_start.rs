@@ -1,23 +1,25 @@
-//! Chooses `id_dropout` (how often training hides a movie's id so the item tower learns to
-//! place a movie from content alone) on the validation visitors carved from the train users,
-//! never on the test visitors: the cold-start protocol (`eval::cold_start`) with a tenth of the
-//! catalog held out, at each setting, beside the content-only recommender and a random order.
+//! Chooses how many trained movies lend a new movie their id embeddings, and whether they lend
+//! their bias too (`add_movies::NEIGHBOURS`, `NEW_BIAS`; 0 is the mean id alone), on the
+//! validation visitors carved from the train users, never on the test visitors: the
+//! cold-start protocol (`eval::cold_start`) with a tenth of the catalog held out, at each
+//! setting, beside the content-only recommender and a random order.
 //!
-//! `cargo run --example tune_cold_start -- [id_dropout …]` (default 0 0.25 0.5).
+//! `cargo run --example tune_cold_start -- [neighbours …]` (default 0 3 5 10).
 
 use std::path::PathBuf;
 
 use burn::tensor::Device;
+use movie_genie::pipeline::add_movies::NewBias;
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::eval::cold_start::held_out_rows;
 use movie_genie::pipeline::stages::{Paths, cold_start_results, counts, load_inputs};
 use movie_genie::pipeline::train::{TrainingConfig, carve_validation};
 
 fn main() -> anyhow::Result<()> {
-    let settings: Vec<f64> = match std::env::args().skip(1).map(|a| a.parse()).collect() {
-        Ok(v) if !Vec::<f64>::is_empty(&v) => v,
-        Ok(_) => vec![0.0, 0.25, 0.5],
-        Err(e) => anyhow::bail!("expected id_dropout values such as 0.25: {e}"),
+    let settings: Vec<usize> = match std::env::args().skip(1).map(|a| a.parse()).collect() {
+        Ok(v) if !Vec::<usize>::is_empty(&v) => v,
+        Ok(_) => vec![0, 3, 5, 10],
+        Err(e) => anyhow::bail!("expected neighbour counts such as 10: {e}"),
     };
     let data = PathBuf::from(
         std::env::var("MOVIE_GENIE_DATA").unwrap_or_else(|_| "../shared/data".into()),
@@ -25,12 +27,12 @@ fn main() -> anyhow::Result<()> {
     let (_, inputs) = load_inputs(&Paths::defaults(&data))?;
     #[allow(deprecated)]
     let device = Device::ndarray();
-    let base = TrainingConfig::load(
+    let config = TrainingConfig::load(
         "configs/two_tower_config.yaml".as_ref(),
         counts(&inputs, inputs.split.train_users.len()),
     )?;
     let train = inputs.split.train_interactions();
-    let (kept, valid) = carve_validation(&train, base.validation_fraction, 10, base.seed);
+    let (kept, valid) = carve_validation(&train, config.validation_fraction, 10, config.seed);
     let held = held_out_rows(train.num_items);
     println!(
         "{} validation visitors given 10 ratings; {} of {} movies held out",
@@ -38,21 +40,19 @@ fn main() -> anyhow::Result<()> {
         held.len(),
         train.num_items
     );
-    for id_dropout in settings {
-        let config = TrainingConfig {
-            id_dropout,
-            ..base.clone()
-        };
-        for r in cold_start_results(&config, &inputs, &kept, &valid, &held, K_AT, &device) {
-            println!(
-                "id_dropout {id_dropout:<5} {:<55} held-out recall@{K_AT} {:.4} ndcg@{K_AT} {:.4} ({} visitors); overall ndcg@{K_AT} {:.4}",
-                r.method,
-                r.held_out_recall,
-                r.held_out_ndcg,
-                r.visitors_with_held_out,
-                r.overall_ndcg
-            );
-        }
+    let rules: Vec<(usize, NewBias)> = settings
+        .iter()
+        .flat_map(|&n| [(n, NewBias::Median), (n, NewBias::Neighbours)])
+        .filter(|&(n, b)| n > 0 || b == NewBias::Median)
+        .collect();
+    let results = cold_start_results(
+        &config, &inputs, &kept, &valid, &held, &rules, K_AT, &device,
+    );
+    for r in results {
+        println!(
+            "{:<55} held-out recall@{K_AT} {:.4} ndcg@{K_AT} {:.4} ({} visitors); overall ndcg@{K_AT} {:.4}",
+            r.method, r.held_out_recall, r.held_out_ndcg, r.visitors_with_held_out, r.overall_ndcg
+        );
     }
     Ok(())
 }

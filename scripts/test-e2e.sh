@@ -29,4 +29,9 @@ export MOVIE_GENIE_ARTIFACTS="${MOVIE_GENIE_ARTIFACTS:-/tmp/movie-genie-artifact
 rm -rf "$MOVIE_GENIE_ARTIFACTS"
 mkdir -p "$MOVIE_GENIE_ARTIFACTS"
 echo "test-e2e.sh: screenshots go to $MOVIE_GENIE_ARTIFACTS"
+# The shipped bundle with tests/fixtures/new-movies.csv added, for the test of movies added
+# after training (the native build `cargo test` made; MiniLM from ../shared/models).
+export MOVIE_GENIE_ADDED_BUNDLE="$MOVIE_GENIE_ARTIFACTS/added-movies.bundle"
+cargo run --quiet --bin movie-genie -- add-movies tests/fixtures/new-movies.csv \
+    --bundle dist/assets/movie-genie.bundle --out "$MOVIE_GENIE_ADDED_BUNDLE"
 node --test tests/e2e/

@@ -6,11 +6,12 @@ use std::path::Path;
 
 use burn::tensor::{Device, TensorData};
 use movie_genie::engine::bundle::Bundle;
+use movie_genie::engine::bundle::Int8Table;
 use movie_genie::engine::bundle::format::{encode_tensors, sha256_hex};
 use movie_genie::engine::model::mlp::MlpConfig;
 use movie_genie::engine::recommender::Recommender;
 use movie_genie::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
-use movie_genie::pipeline::add_movies::{ItemTowerFile, add_movies_file};
+use movie_genie::pipeline::add_movies::{ColdStart, ItemTowerFile, NewBias, add_movies_file};
 use movie_genie::pipeline::data::content::{FeatureGroup, FeatureLayout, NumericStat};
 use movie_genie::pipeline::export::write_atomic;
 
@@ -65,8 +66,8 @@ fn layout() -> FeatureLayout {
         numeric: (0..7)
             .map(|i| NumericStat {
                 name: format!("n{i}"),
-                mean: 1.0,
-                std: 2.0,
+                mean: 10.0,
+                std: 1000.0,
                 present: 10,
             })
             .collect(),
@@ -82,17 +83,40 @@ fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let layout = layout();
     let (id_width, hidden, out) = (4, 12, bundle.meta.serving.user_tower.d_output);
     let mlp = MlpConfig::new(id_width + layout.dim, vec![hidden], out);
-    let weights = |d_in: usize, d_out: usize, seed: u64| {
+    // Small seeded weights, plus the overview's words carried to their own output units, so
+    // different words make different vectors and the same words the same one.
+    let text = layout.group("text_embedding").unwrap().start + id_width;
+    let weights = |d_in: usize, d_out: usize, seed: u64, word_rows: usize| {
+        let mut w: Vec<f32> = seeded_unit_rows(d_in, d_out, seed)
+            .iter()
+            .map(|x| 0.05 * x)
+            .collect();
+        for j in 0..WORDS.len() {
+            w[(word_rows + j) * d_out + j] = 3.0;
+        }
         (
-            TensorData::new(seeded_unit_rows(d_in, d_out, seed), [d_in, d_out]),
+            TensorData::new(w, [d_in, d_out]),
             TensorData::new(vec![0.0f32; d_out], [d_out]),
         )
     };
+    // Three trained movies lend their ids: the one whose probe is nearest a new movie's wins.
+    let int8 = |rows: usize, dim: usize, seed| {
+        Int8Table::quantize(&seeded_unit_rows(rows, dim, seed), dim).unwrap()
+    };
     let tower = ItemTowerFile {
-        layers: vec![weights(mlp.d_input, hidden, 1), weights(hidden, out, 2)],
+        layers: vec![
+            weights(mlp.d_input, hidden, 1, text),
+            weights(hidden, out, 2, 0),
+        ],
         mlp,
-        id_fill: vec![0.0; id_width],
-        bias_fill: 0.0,
+        cold: ColdStart {
+            mean_id: vec![0.0; id_width],
+            biases: vec![0.0; 3],
+            ids: int8(3, id_width, 3),
+            probes: int8(3, out, 4),
+            neighbours: 1,
+            new_bias: NewBias::Median,
+        },
         layout,
         bundle_tensors_sha256: sha256_hex(&encode_tensors(&bundle.tensors)),
     };
@@ -100,6 +124,12 @@ fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     write_atomic(&bundle_path, &bundle).unwrap();
     let tower_path = dir.join("item-tower.safetensors");
     std::fs::write(&tower_path, tower.to_bytes()).unwrap();
+    let back = ItemTowerFile::from_bytes(&std::fs::read(&tower_path).unwrap()).unwrap();
+    assert_eq!(
+        back.cold.probes, tower.cold.probes,
+        "the item tower file round-trips"
+    );
+    assert_eq!(back.layers, tower.layers);
     (bundle_path, tower_path)
 }
 
@@ -167,9 +197,18 @@ fn added_movies_load_are_marked_new_and_rank_by_their_content() {
 
     let r = Recommender::from_bundle(grown, &device()).unwrap();
     // Same content, same vector: each twin is the other's nearest movie.
-    let twin = r.similar(added[0].movie_id, 1).unwrap();
-    assert_eq!(twin[0].movie_id, added[1].movie_id);
-    assert!(twin[0].new);
+    let near = r.similar(added[0].movie_id, 50).unwrap();
+    assert_eq!(near[0].movie_id, added[1].movie_id, "{near:?}");
+    assert!(near[0].new && near[0].score > 0.99, "{near:?}");
+    let ghost = near
+        .iter()
+        .find(|m| m.movie_id == added[2].movie_id)
+        .unwrap();
+    assert!(
+        ghost.score < 0.5,
+        "other words, another place: {}",
+        ghost.score
+    );
     assert!(r.search("quiet ghost", 5)[0].new);
 }
 

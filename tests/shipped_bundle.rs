@@ -1,24 +1,43 @@
 //! The committed bundle, loaded natively through the same `Recommender` the browser runs:
 //! it must decode, and its recommendations must follow a visitor's taste.
 
+use std::path::{Path, PathBuf};
+
 use burn::tensor::Device;
 use movie_genie::engine::bundle::Bundle;
 use movie_genie::engine::recommender::{Recommendation, Recommender};
 use movie_genie::engine::{MovieId, Thumbs};
+use movie_genie::pipeline::add_movies::{ITEM_TOWER_FILE, add_movies_file};
+use movie_genie::pipeline::data::embed::SentenceEmbedder;
 
 const BUNDLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/www/assets/movie-genie.bundle");
 
-fn recommender() -> Recommender {
-    let bytes = std::fs::read(BUNDLE).expect("the shipped bundle should be committed");
-    let bundle = Bundle::from_bytes(&bytes).expect("the shipped bundle should decode");
+/// Toy Story, Toy Story 2, A Bug's Life, Monsters Inc., Finding Nemo.
+const PIXAR: [u32; 5] = [1, 3114, 2355, 4886, 6377];
+/// The Shining, Jaws, Halloween, The Exorcist, Scream.
+const HORROR: [u32; 5] = [1258, 1387, 1982, 1997, 1407];
+
+fn device() -> Device {
     #[allow(deprecated)]
-    let device = Device::ndarray();
-    Recommender::from_bundle(bundle, &device).expect("the shipped bundle should load")
+    Device::ndarray()
+}
+
+fn recommender_of(path: &Path) -> Recommender {
+    let bytes = std::fs::read(path).expect("the bundle should be readable");
+    let bundle = Bundle::from_bytes(&bytes).expect("the bundle should decode");
+    Recommender::from_bundle(bundle, &device()).expect("the bundle should load")
+}
+
+fn recommender() -> Recommender {
+    recommender_of(Path::new(BUNDLE))
 }
 
 /// Recommendations after liking `liked`, with how many carry `genre`.
 fn after_liking(liked: &[u32], genre: &str) -> (Vec<Recommendation>, usize) {
-    let mut r = recommender();
+    liked_on(recommender(), liked, genre)
+}
+
+fn liked_on(mut r: Recommender, liked: &[u32], genre: &str) -> (Vec<Recommendation>, usize) {
     for id in liked {
         r.rate(MovieId(*id), Thumbs::DoubleUp)
             .expect("the movie should be in the catalog");
@@ -35,11 +54,7 @@ fn after_liking(liked: &[u32], genre: &str) -> (Vec<Recommendation>, usize) {
 /// and every reason that names a film names one they liked.
 #[test]
 fn a_visitor_with_one_clear_taste_gets_that_taste() {
-    // Toy Story, Toy Story 2, A Bug's Life, Monsters Inc., Finding Nemo.
-    let pixar = [1, 3114, 2355, 4886, 6377];
-    // The Shining, Jaws, Halloween, The Exorcist, Scream.
-    let horror = [1258, 1387, 1982, 1997, 1407];
-    for (genre, liked) in [("Animation", pixar), ("Horror", horror)] {
+    for (genre, liked) in [("Animation", PIXAR), ("Horror", HORROR)] {
         let (cold, cold_hits) = after_liking(&[], genre);
         assert!(
             cold.iter().all(|m| m.because.is_none()),
@@ -67,6 +82,84 @@ fn a_visitor_with_one_clear_taste_gets_that_taste() {
                 assert!(
                     liked.contains(&id.0),
                     "{}: reason names {id}, not a liked film",
+                    m.title
+                );
+            }
+        }
+    }
+}
+
+/// `add-movies` on the shipped bundle with five 2019 films (tests/fixtures/new-movies.csv):
+/// no retraining, yet they sit beside the films they resemble, and a visitor who likes such
+/// films gets them first on the "new for you" shelf, marked new and with a true reason.
+#[test]
+fn movies_added_without_retraining_reach_visitors_of_their_kind() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let models = std::env::var("MOVIE_GENIE_MODELS").unwrap_or_else(|_| "../shared/models".into());
+    let embedder = SentenceEmbedder::load(&root.join(models).join("all-MiniLM-L6-v2"))
+        .expect("the sentence model should be in ../shared/models");
+    let dir = tempfile::tempdir().unwrap();
+    let out: PathBuf = dir.path().join("grown.bundle");
+    let (added, _) = add_movies_file(
+        Path::new(BUNDLE),
+        &root.join(ITEM_TOWER_FILE),
+        &root.join("tests/fixtures/new-movies.csv"),
+        &out,
+        |texts| embedder.embed(texts).map_err(|e| e.to_string()),
+        &device(),
+    )
+    .expect("the fixture's movies should be added");
+    assert_eq!(added.len(), 5);
+    let title_of = |id: MovieId| {
+        added
+            .iter()
+            .find(|m| m.movie_id == id)
+            .map(|m| m.title.as_str())
+    };
+
+    let grown = recommender_of(&out);
+    let hit = grown.search("midsommar", 5);
+    assert!(
+        hit.len() == 1 && hit[0].new,
+        "an added movie is searchable and marked new"
+    );
+    // Get Out, It Follows, The Conjuring, The Babadook, Split.
+    let recent_horror = [168250, 121231, 103688, 112515, 166534];
+    // Toy Story 3, Inside Out, Coco, Zootopia, Moana.
+    let recent_animation = [78499, 134853, 177765, 152081, 166461];
+    for (liked, expected) in [
+        (&recent_horror[..], &["Midsommar", "Us"][..]),
+        (&HORROR[..], &["Midsommar", "Us"][..]),
+        (&recent_animation[..], &["Toy Story 4"][..]),
+        (&PIXAR[..], &["Toy Story 4"][..]),
+    ] {
+        let mut r = recommender_of(&out);
+        for id in liked {
+            r.rate(MovieId(*id), Thumbs::DoubleUp).unwrap();
+        }
+        let main = pollster::block_on(r.recommend(50)).unwrap();
+        let shelf = r.new_for_you(expected.len());
+        let got: Vec<&str> = shelf.iter().filter_map(|m| title_of(m.movie_id)).collect();
+        let mut want = expected.to_vec();
+        want.sort_unstable();
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        let places: Vec<Option<usize>> = shelf
+            .iter()
+            .map(|m| main.iter().position(|x| x.movie_id == m.movie_id))
+            .collect();
+        eprintln!("liked {liked:?}: new for you {got:?}, places in the main top 50 {places:?}");
+        assert_eq!(sorted, want, "liked {liked:?}");
+        for m in &shelf {
+            assert!(
+                m.new && m.because.is_some(),
+                "{}: marked new, with a reason",
+                m.title
+            );
+            if let Some(id) = m.because_movie_id {
+                assert!(
+                    liked.contains(&id.0),
+                    "{}: the reason names a liked film",
                     m.title
                 );
             }

@@ -1,10 +1,12 @@
 //! New movies without retraining. A movie added after training has no learned id embedding
-//! and no learned bias: its vector is the trained item tower applied to `[id fill ; content]`.
-//! The id fill is zeros when training dropped ids to zeros (`id_dropout`), so the tower has
-//! learned to place a movie from content alone; otherwise it is the mean of the trained
-//! movies' id embeddings, the input the MLP saw for a typical movie. Its bias is the median
-//! trained bias: a new movie is assumed neither a hit nor a flop. The same rule gives the
-//! cold-start protocol's held-out movies their vectors (`eval::cold_start`).
+//! and no learned bias. Its vector is the trained item tower applied to `[id fill ; content]`,
+//! where the id fill is borrowed from the trained movies most like it: the mean id embedding
+//! of the [`NEIGHBOURS`] trained movies with the most genres in common, nearest by probe (the
+//! tower on `[mean id ; content]`: where its content alone points) among equals; its bias is
+//! their mean bias ([`NEW_BIAS`]). The mean id alone puts every new movie near the catalog's
+//! middle, far from the films it resembles (the tower leans on ids); the cold-start protocol
+//! measures both (`examples/tune_cold_start.rs` chose these on validation visitors). The
+//! same rule gives the cold-start protocol's held-out movies their vectors (`eval::cold_start`).
 //!
 //! `export` writes what this needs beside the bundle into [`ITEM_TOWER_FILE`] (safetensors:
 //! the item tower's MLP, the fills, and the content layout with its standardisation
@@ -15,6 +17,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::engine::MovieId;
@@ -86,124 +89,286 @@ pub struct ItemTowerFile {
     pub mlp: MlpConfig,
     /// (weight `[d_in, d_out]`, bias `[d_out]`) per layer.
     pub layers: Vec<(TensorData, TensorData)>,
-    /// The id-embedding part of a new movie's input, `[item_embedding_dim]`.
-    pub id_fill: Vec<f32>,
-    /// A new movie's bias.
-    pub bias_fill: f32,
+    pub cold: ColdStart,
     pub layout: FeatureLayout,
     /// SHA-256 of the bundle's `tensors` section: the user tower these item vectors fit.
     pub bundle_tensors_sha256: String,
 }
 
-/// The id fill and bias fill of a model trained with `id_dropout`, from its trained movies
-/// `rows` (all rows when empty).
-pub fn cold_start_fills(model: &TwoTowerModel, rows: &[usize], id_dropout: f64) -> (Vec<f32>, f32) {
-    let ids = model.item.embedding.weight.val().into_data();
-    let ids = ids.try_to_vec::<f32>().expect("f32 id embeddings");
-    let width = model.item.embedding.weight.val().dims()[1];
-    let all: Vec<usize> = (0..ids.len() / width).collect();
-    let rows = if rows.is_empty() { &all[..] } else { rows };
-    let mut fill = vec![0f32; width];
-    for &r in rows.iter().filter(|_| id_dropout == 0.0) {
-        for (f, v) in fill.iter_mut().zip(&ids[r * width..(r + 1) * width]) {
-            *f += v / rows.len() as f32;
-        }
-    }
-    let bias = match &model.bias {
-        Some(b) => {
-            let all = b
-                .weight
-                .val()
-                .into_data()
-                .try_to_vec::<f32>()
-                .expect("f32 bias");
-            let mut picked: Vec<f32> = rows.iter().map(|&r| all[r]).collect();
-            picked.sort_by(f32::total_cmp);
-            picked.get(picked.len() / 2).copied().unwrap_or(0.0)
-        }
-        None => 0.0,
-    };
-    (fill, bias)
+/// How many trained movies lend a new movie their id embeddings (0: the mean id alone), and
+/// where its bias comes from; chosen on validation visitors (`examples/tune_cold_start.rs`).
+pub const NEIGHBOURS: usize = 3;
+pub const NEW_BIAS: NewBias = NewBias::Neighbours;
+
+/// What a trained model gives movies that arrive after it (the rule in the module's doc).
+#[derive(Debug, Clone)]
+pub struct ColdStart {
+    /// The mean id embedding of the trained movies: the probe's id part.
+    pub mean_id: Vec<f32>,
+    /// The trained movies' biases, one each.
+    pub biases: Vec<f32>,
+    /// The trained movies' id embeddings, one row each.
+    pub ids: Int8Table,
+    /// The trained movies' probes (the tower on `[mean id ; content]`), one row each.
+    pub probes: Int8Table,
+    pub neighbours: usize,
+    pub new_bias: NewBias,
 }
 
-/// Unit vectors of movies from content alone: the item MLP on `[id_fill ; content row]`.
-///
-/// # Shapes
-/// `content`: `[n, content_dim]`; the result has `n` rows of the MLP's output width.
-pub fn content_vectors(
+/// A new movie's bias (`ColdStart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum NewBias {
+    /// The trained movies' median: neither a hit nor a flop.
+    Median,
+    /// The mean of its neighbours': as popular as the films it resembles.
+    Neighbours,
+}
+
+impl ColdStart {
+    /// From `model` and the content rows (`content_dim` wide, catalog order) of its trained
+    /// movies `rows`.
+    pub fn of(
+        model: &TwoTowerModel,
+        content: &[f32],
+        content_dim: usize,
+        rows: &[usize],
+        neighbours: usize,
+        new_bias: NewBias,
+    ) -> Self {
+        let model = model.valid();
+        let all_ids = model
+            .item
+            .embedding
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 id embeddings");
+        let width = model.item.embedding.weight.val().dims()[1];
+        let ids: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| all_ids[r * width..(r + 1) * width].iter().copied())
+            .collect();
+        let mut mean_id = vec![0f32; width];
+        for row in ids.chunks_exact(width) {
+            mean_id
+                .iter_mut()
+                .zip(row)
+                .for_each(|(m, v)| *m += v / rows.len() as f32);
+        }
+        let biases = match &model.bias {
+            Some(b) => {
+                let all = b
+                    .weight
+                    .val()
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .expect("f32 bias");
+                rows.iter().map(|&r| all[r]).collect()
+            }
+            None => vec![0.0; rows.len()],
+        };
+        let trained_content: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| {
+                content[r * content_dim..(r + 1) * content_dim]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        let device = model.item.embedding.weight.val().device();
+        let probes = run_tower(
+            &model.item.mlp,
+            &mean_id,
+            &trained_content,
+            content_dim,
+            &device,
+        );
+        let int8 = |values: &[f32], dim| Int8Table::quantize(values, dim).expect("finite rows");
+        Self {
+            ids: int8(&ids, width),
+            probes: int8(&probes, probes.len() / rows.len().max(1)),
+            mean_id,
+            biases,
+            neighbours,
+            new_bias,
+        }
+    }
+
+    /// The vectors and biases of new movies from their content rows and `genres` alone;
+    /// `trained_genres` are the trained movies', in the row order of `ids`.
+    ///
+    /// # Shapes
+    /// `content`: `[n, content_dim]`; the result has `n` rows of the tower's output width.
+    pub fn vectors(
+        &self,
+        mlp: &Mlp,
+        content: &[f32],
+        content_dim: usize,
+        genres: &[Vec<String>],
+        trained_genres: &[Vec<String>],
+        device: &Device,
+    ) -> ItemVectors {
+        let n = content.len() / content_dim.max(1);
+        let probes = run_tower(mlp, &self.mean_id, content, content_dim, device);
+        let mut median = self.biases.clone();
+        median.sort_by(f32::total_cmp);
+        let median = median.get(median.len() / 2).copied().unwrap_or(0.0);
+        if self.neighbours == 0 {
+            let dim = probes.len() / n.max(1);
+            return ItemVectors {
+                vectors: probes,
+                bias: vec![median; n],
+                dim,
+            };
+        }
+        let width = self.mean_id.len();
+        let trained = self.probes.dequantize();
+        let ids = self.ids.dequantize();
+        let dim = self.probes.dim();
+        let (mut fills, mut bias) = (Vec::with_capacity(n * width), Vec::with_capacity(n));
+        for (probe, mine) in probes.chunks_exact(dim).zip(genres) {
+            // Nearest: the most genres in common (Jaccard), then the nearest probe.
+            let mut near: Vec<(f32, f32, usize)> = trained
+                .chunks_exact(dim)
+                .zip(trained_genres)
+                .enumerate()
+                .map(|(r, (row, theirs))| {
+                    let cos = row.iter().zip(probe).map(|(a, b)| a * b).sum();
+                    (jaccard(mine, theirs), cos, r)
+                })
+                .collect();
+            let k = self.neighbours.min(near.len());
+            near.select_nth_unstable_by(k.saturating_sub(1), |a, b| {
+                b.0.total_cmp(&a.0).then(b.1.total_cmp(&a.1))
+            });
+            let mut fill = vec![0f32; width];
+            let mut lent = 0.0;
+            for &(_, _, r) in &near[..k] {
+                let row = &ids[r * width..(r + 1) * width];
+                fill.iter_mut()
+                    .zip(row)
+                    .for_each(|(f, v)| *f += v / k as f32);
+                lent += self.biases[r] / k as f32;
+            }
+            fills.extend(fill);
+            bias.push(match self.new_bias {
+                NewBias::Median => median,
+                NewBias::Neighbours => lent,
+            });
+        }
+        let ids = Tensor::<2>::from_data(TensorData::new(fills, [n, width]), device);
+        let content =
+            Tensor::<2>::from_data(TensorData::new(content.to_vec(), [n, content_dim]), device);
+        let vectors = item_vectors(mlp, ids, content)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 item vectors");
+        let dim = vectors.len() / n.max(1);
+        ItemVectors { vectors, bias, dim }
+    }
+}
+
+/// Shared genres over all genres of the two (0 when neither has any).
+fn jaccard(a: &[String], b: &[String]) -> f32 {
+    let shared = a.iter().filter(|g| b.contains(g)).count();
+    let all = a.len() + b.len() - shared;
+    if all == 0 {
+        0.0
+    } else {
+        shared as f32 / all as f32
+    }
+}
+
+/// The item tower on `[id ; content row]` for every content row, row-major.
+fn run_tower(
     mlp: &Mlp,
-    id_fill: &[f32],
-    bias_fill: f32,
+    id: &[f32],
     content: &[f32],
     content_dim: usize,
     device: &Device,
-) -> ItemVectors {
+) -> Vec<f32> {
     let n = content.len() / content_dim.max(1);
-    let ids: Vec<f32> = (0..n).flat_map(|_| id_fill.iter().copied()).collect();
-    let ids = Tensor::<2>::from_data(TensorData::new(ids, [n, id_fill.len()]), device);
+    let ids: Vec<f32> = (0..n).flat_map(|_| id.iter().copied()).collect();
+    let ids = Tensor::<2>::from_data(TensorData::new(ids, [n, id.len()]), device);
     let content =
         Tensor::<2>::from_data(TensorData::new(content.to_vec(), [n, content_dim]), device);
-    let vectors = item_vectors(mlp, ids, content)
+    item_vectors(mlp, ids, content)
         .into_data()
         .try_to_vec::<f32>()
-        .expect("f32 item vectors");
-    let dim = vectors.len() / n.max(1);
-    ItemVectors {
-        vectors,
-        bias: vec![bias_fill; n],
-        dim,
-    }
+        .expect("f32 item vectors")
 }
 
 impl ItemTowerFile {
-    /// The item tower of `model`, the fills over all its movies, and the layout of its content.
+    /// The item tower of `model`, its cold-start rule over every catalog movie (`content`:
+    /// their content rows, `layout.dim` wide), and the layout.
     pub fn of(
         model: &TwoTowerModel,
         mlp: MlpConfig,
-        id_dropout: f64,
+        content: &[f32],
         layout: &FeatureLayout,
         bundle: &Bundle,
     ) -> Self {
-        let (id_fill, bias_fill) = cold_start_fills(model, &[], id_dropout);
+        let rows: Vec<usize> = (0..content.len() / layout.dim).collect();
         Self {
             mlp,
             layers: model.item.mlp.weights(),
-            id_fill,
-            bias_fill,
+            cold: ColdStart::of(model, content, layout.dim, &rows, NEIGHBOURS, NEW_BIAS),
             layout: layout.clone(),
             bundle_tensors_sha256: sha256_hex(&encode_tensors(&bundle.tensors)),
         }
     }
 
-    /// The safetensors file: tensors `layers.{i}.weight`, `layers.{i}.bias`, `id_fill`, and the
-    /// MLP config, bias fill, layout and bundle checksum as metadata.
+    /// The safetensors file: tensors `layers.{i}.weight`, `layers.{i}.bias`, `mean_id`,
+    /// `biases` and `{ids,probes}.{codes,scales}`; the MLP config, neighbour count, bias rule, layout and bundle
+    /// checksum as metadata.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+        let f32 = safetensors::Dtype::F32;
         for (i, (w, b)) in self.layers.iter().enumerate() {
             for (part, data) in [("weight", w), ("bias", b)] {
                 let values = data.try_to_vec::<f32>().expect("f32 weights");
                 tensors.push((
                     format!("layers.{i}.{part}"),
+                    f32,
                     data.shape().to_vec(),
-                    bytes(&values),
+                    f32s(&values),
                 ));
             }
         }
         tensors.push((
-            "id_fill".into(),
-            vec![self.id_fill.len()],
-            bytes(&self.id_fill),
+            "biases".into(),
+            f32,
+            vec![self.cold.biases.len()],
+            f32s(&self.cold.biases),
         ));
+        tensors.push((
+            "mean_id".into(),
+            f32,
+            vec![self.cold.mean_id.len()],
+            f32s(&self.cold.mean_id),
+        ));
+        for (name, table) in [("ids", &self.cold.ids), ("probes", &self.cold.probes)] {
+            let codes = table.codes().iter().map(|c| c.to_le_bytes()[0]).collect();
+            tensors.push((
+                format!("{name}.codes"),
+                safetensors::Dtype::I8,
+                vec![table.rows(), table.dim()],
+                codes,
+            ));
+            tensors.push((
+                format!("{name}.scales"),
+                f32,
+                vec![table.rows()],
+                f32s(table.scales()),
+            ));
+        }
         let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
             .iter()
-            .map(|(name, shape, data)| {
-                let view = safetensors::tensor::TensorView::new(
-                    safetensors::Dtype::F32,
-                    shape.clone(),
-                    data,
-                )
-                .expect("shape and data agree");
+            .map(|(name, dtype, shape, data)| {
+                let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data)
+                    .expect("shape and data agree");
                 (name.clone(), view)
             })
             .collect();
@@ -212,7 +377,11 @@ impl ItemTowerFile {
                 "mlp".to_string(),
                 serde_json::to_string(&self.mlp).expect("a plain config"),
             ),
-            ("bias_fill".to_string(), self.bias_fill.to_string()),
+            ("neighbours".to_string(), self.cold.neighbours.to_string()),
+            (
+                "new_bias".to_string(),
+                serde_json::to_string(&self.cold.new_bias).expect("a plain enum"),
+            ),
             (
                 "layout".to_string(),
                 serde_json::to_string(&self.layout).expect("a plain layout"),
@@ -222,7 +391,7 @@ impl ItemTowerFile {
                 self.bundle_tensors_sha256.clone(),
             ),
         ]);
-        safetensors::serialize(views, Some(metadata)).expect("f32 tensors serialise")
+        safetensors::serialize(views, Some(metadata)).expect("tensors serialise")
     }
 
     /// Reads [`ItemTowerFile::to_bytes`]'s output, checking every piece against the config.
@@ -235,27 +404,32 @@ impl ItemTowerFile {
             meta.get(name)
                 .ok_or_else(|| bad(format!("metadata `{name}` is missing")))
         };
+        let parsed = |name: &str| -> Result<f64, AddMoviesError> {
+            field(name)?
+                .parse()
+                .map_err(|e| bad(format!("metadata `{name}`: expected a number ({e})")))
+        };
         let mlp: MlpConfig =
             serde_json::from_str(field("mlp")?).map_err(|e| bad(format!("metadata `mlp`: {e}")))?;
         let layout: FeatureLayout = serde_json::from_str(field("layout")?)
             .map_err(|e| bad(format!("metadata `layout`: {e}")))?;
-        let bias_fill: f32 = field("bias_fill")?
-            .parse()
-            .map_err(|e| bad(format!("metadata `bias_fill`: {e}")))?;
         let tensors = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-        let read = |name: &str, shape: Vec<usize>| -> Result<Vec<f32>, AddMoviesError> {
+        let view = |name: &str, dtype: safetensors::Dtype, shape: Option<&[usize]>| {
             let view = tensors
                 .tensor(name)
                 .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
-            if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape.as_slice() {
+            if view.dtype() != dtype || shape.is_some_and(|s| view.shape() != s) {
                 return Err(bad(format!(
-                    "tensor `{name}`: expected F32 {shape:?}, got {:?} {:?}",
+                    "tensor `{name}`: expected {dtype:?} {shape:?}, got {:?} {:?}",
                     view.dtype(),
                     view.shape()
                 )));
             }
-            Ok(view
+            Ok(view)
+        };
+        let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>, AddMoviesError> {
+            Ok(view(name, safetensors::Dtype::F32, Some(shape))?
                 .data()
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -267,8 +441,8 @@ impl ItemTowerFile {
             .collect();
         let mut layers = Vec::new();
         for (i, w) in widths.windows(2).enumerate() {
-            let weight = read(&format!("layers.{i}.weight"), vec![w[0], w[1]])?;
-            let bias = read(&format!("layers.{i}.bias"), vec![w[1]])?;
+            let weight = read(&format!("layers.{i}.weight"), &[w[0], w[1]])?;
+            let bias = read(&format!("layers.{i}.bias"), &[w[1]])?;
             layers.push((
                 TensorData::new(weight, [w[0], w[1]]),
                 TensorData::new(bias, [w[1]]),
@@ -280,12 +454,46 @@ impl ItemTowerFile {
                 mlp.d_input, layout.dim
             ))
         })?;
-        let id_fill = read("id_fill", vec![id_width])?;
+        let table = |name: &str, dim: usize| -> Result<Int8Table, AddMoviesError> {
+            let codes = view(&format!("{name}.codes"), safetensors::Dtype::I8, None)?;
+            let rows = codes.shape().first().copied().unwrap_or(0);
+            if codes.shape() != [rows, dim] {
+                return Err(bad(format!(
+                    "tensor `{name}.codes`: expected [rows, {dim}], got {:?}",
+                    codes.shape()
+                )));
+            }
+            let codes = codes
+                .data()
+                .iter()
+                .map(|&b| i8::from_le_bytes([b]))
+                .collect();
+            let scales = read(&format!("{name}.scales"), &[rows])?;
+            Int8Table::from_parts(rows, dim, scales, codes)
+                .map_err(|e| bad(format!("`{name}`: {e}")))
+        };
+        let cold = ColdStart {
+            mean_id: read("mean_id", &[id_width])?,
+            biases: Vec::new(),
+            ids: table("ids", id_width)?,
+            probes: table("probes", mlp.d_output)?,
+            neighbours: parsed("neighbours")? as usize,
+            new_bias: serde_json::from_str(field("new_bias")?)
+                .map_err(|e| bad(format!("metadata `new_bias`: {e}")))?,
+        };
+        let mut cold = cold;
+        cold.biases = read("biases", &[cold.ids.rows()])?;
+        if cold.ids.rows() != cold.probes.rows() {
+            return Err(bad(format!(
+                "{} id rows but {} probe rows; expected one of each per trained movie",
+                cold.ids.rows(),
+                cold.probes.rows()
+            )));
+        }
         Ok(Self {
             mlp,
             layers,
-            id_fill,
-            bias_fill,
+            cold,
             layout,
             bundle_tensors_sha256: field("bundle_tensors_sha256")?.clone(),
         })
@@ -318,6 +526,13 @@ pub fn add_movies(
             expected: got,
             got: tower.bundle_tensors_sha256.clone(),
         });
+    }
+    if bundle.catalog.len() < tower.cold.ids.rows() {
+        return Err(AddMoviesError::BadTowerFile(format!(
+            "it describes {} trained movies but the bundle has {}; expected the bundle `export` wrote with it",
+            tower.cold.ids.rows(),
+            bundle.catalog.len()
+        )));
     }
     let ItemTable::Int8(table) = &bundle.items else {
         return Err(AddMoviesError::NotInt8 {
@@ -409,14 +624,14 @@ pub fn add_movies(
     }
 
     let mlp = Mlp::from_weights(tower.layers.clone(), device);
-    let items = content_vectors(
-        &mlp,
-        &tower.id_fill,
-        tower.bias_fill,
-        &content,
-        layout.dim,
-        device,
-    );
+    let genres: Vec<Vec<String>> = movies.iter().map(|m| m.genres.clone()).collect();
+    let trained_genres: Vec<Vec<String>> = bundle.catalog[..tower.cold.ids.rows()]
+        .iter()
+        .map(|e| e.genres.clone())
+        .collect();
+    let items = tower
+        .cold
+        .vectors(&mlp, &content, layout.dim, &genres, &trained_genres, device);
     let new_rows = Int8Table::quantize(
         &table_rows(&items, bundle.meta.serving.bias_scale),
         table.dim(),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::model::TwoTowerModel;
 use crate::engine::score::{Genres, RankingConfig, ranking_table, reason};
 use crate::engine::{ItemIndex, MovieId};
-use crate::pipeline::add_movies::{cold_start_fills, content_vectors};
+use crate::pipeline::add_movies::{ColdStart, NEIGHBOURS, NEW_BIAS, NewBias};
 use crate::pipeline::data::content::FeatureLayout;
 use crate::pipeline::data::movielens::{DataError, Rating, Tag, read_tags};
 use crate::pipeline::data::prepare::{
@@ -656,6 +656,7 @@ fn cold_start(
             &cases.train,
             &given.cases,
             &held,
+            &[(NEIGHBOURS, NEW_BIAS), (0, NewBias::Median)],
             k_at,
             device,
         ),
@@ -663,14 +664,16 @@ fn cold_start(
 }
 
 /// A model trained on `train` without any rating of the `held` movies, those movies given
-/// vectors from content alone, against a content-only recommender and a random ordering, on
-/// `cases`.
+/// vectors from content alone (`ColdStart`, under each rule: how many trained neighbours
+/// lend what), against a content-only recommender and a random ordering, on `cases`.
+#[allow(clippy::too_many_arguments)]
 pub fn cold_start_results(
     config: &TrainingConfig,
     inputs: &Inputs,
     train: &Interactions,
     cases: &[VisitorCase],
     held: &HashSet<usize>,
+    rules: &[(usize, NewBias)],
     k_at: usize,
     device: &Device,
 ) -> Vec<ColdStartResult> {
@@ -678,7 +681,6 @@ pub fn cold_start_results(
     eprintln!("cold start: training without {} movies", held.len());
     let (trained, _) = fit(config, inputs, &without_items(train, held), device);
     let kept: Vec<usize> = (0..catalog_len).filter(|r| !held.contains(r)).collect();
-    let (id_fill, bias_fill) = cold_start_fills(&trained.model, &kept, config.id_dropout);
     let content = &inputs.content;
     let mut held_rows: Vec<usize> = held.iter().copied().collect();
     held_rows.sort_unstable();
@@ -690,29 +692,58 @@ pub fn cold_start_results(
                 .copied()
         })
         .collect();
+    let genres = inputs.genres();
+    let held_genres: Vec<Vec<String>> = held_rows.iter().map(|&r| genres[r].clone()).collect();
+    let kept_genres: Vec<Vec<String>> = kept.iter().map(|&r| genres[r].clone()).collect();
     let model = trained.model.valid();
-    let cold = content_vectors(
-        &model.item.mlp,
-        &id_fill,
-        bias_fill,
-        &held_content,
-        content.dim,
-        &model.item.embedding.weight.val().device(),
-    );
-    let mut items = trained.items.clone();
-    for (j, &r) in held_rows.iter().enumerate() {
-        let dim = items.dim;
-        items.vectors[r * dim..(r + 1) * dim].copy_from_slice(cold.row(j));
-        items.bias[r] = bias_fill;
+    let mut results = Vec::new();
+    for &(n, new_bias) in rules {
+        let cold = ColdStart::of(
+            &trained.model,
+            &content.values,
+            content.dim,
+            &kept,
+            n,
+            new_bias,
+        );
+        let vectors = cold.vectors(
+            &model.item.mlp,
+            &held_content,
+            content.dim,
+            &held_genres,
+            &kept_genres,
+            &model.item.embedding.weight.val().device(),
+        );
+        let mut items = trained.items.clone();
+        for (j, &r) in held_rows.iter().enumerate() {
+            let dim = items.dim;
+            items.vectors[r * dim..(r + 1) * dim].copy_from_slice(vectors.row(j));
+            items.bias[r] = vectors.bias[j];
+        }
+        let scorer = TwoTowerVisitor::new(
+            &trained.model,
+            items,
+            content.genres.clone(),
+            config.personalize.clone(),
+            config.ranking.clone(),
+            device,
+        );
+        let bias = match new_bias {
+            NewBias::Median => "median bias",
+            NewBias::Neighbours => "their bias",
+        };
+        let name = match n {
+            0 => "two-tower (held-out movies: mean id, median bias)".to_string(),
+            n => format!("two-tower (held-out movies: ids of {n} nearest, {bias})"),
+        };
+        results.push(evaluate_cold_start(
+            &name,
+            |_, g| scorer.score_visitor(g),
+            cases,
+            held,
+            k_at,
+        ));
     }
-    let scorer = TwoTowerVisitor::new(
-        &trained.model,
-        items,
-        content.genres.clone(),
-        config.personalize.clone(),
-        config.ranking.clone(),
-        device,
-    );
     let text = inputs
         .layout
         .group("text_embedding")
@@ -722,14 +753,7 @@ pub fn cold_start_results(
         .chunks_exact(content.dim)
         .flat_map(|row| row[text.start..text.start + text.len].iter().copied())
         .collect();
-    let results = vec![
-        evaluate_cold_start(
-            "two-tower (content-only vectors for held-out movies)",
-            |_, g| scorer.score_visitor(g),
-            cases,
-            held,
-            k_at,
-        ),
+    results.extend([
         evaluate_cold_start(
             "content only (overview cosine)",
             |_, g| content_only_scores(&overviews, text.len, g),
@@ -744,7 +768,7 @@ pub fn cold_start_results(
             held,
             k_at,
         ),
-    ];
+    ]);
     for r in &results {
         eprintln!(
             "cold start, {}: held-out recall@{k_at} {:.4}, ndcg@{k_at} {:.4}; overall ndcg {:.4}",
@@ -887,7 +911,7 @@ pub fn export_stage(
     let tower = ItemTowerFile::of(
         &trained.model,
         config.model.item_mlp(),
-        config.id_dropout,
+        &inputs.content.values,
         &inputs.layout,
         &bundle,
     );

@@ -147,6 +147,21 @@ impl Int8Table {
     pub fn codes(&self) -> &[i8] {
         &self.codes
     }
+
+    /// Row `r` decompressed, or `None` past the end.
+    pub fn row(&self, r: usize) -> Option<Vec<f32>> {
+        let scale = *self.scales.get(r)?;
+        let codes = self.codes.get(r * self.dim..(r + 1) * self.dim)?;
+        Some(codes.iter().map(|&c| scale * f32::from(c)).collect())
+    }
+
+    /// The whole table decompressed, `[rows, dim]`.
+    pub fn dequantize(&self) -> Vec<f32> {
+        (0..self.rows)
+            .filter_map(|r| self.row(r))
+            .flatten()
+            .collect()
+    }
 }
 
 impl PqTable {
@@ -308,11 +323,7 @@ impl ItemTable {
     pub fn row(&self, index: ItemIndex) -> Option<Vec<f32>> {
         let r = index.0 as usize;
         match self {
-            Self::Int8(t) => {
-                let scale = *t.scales.get(r)?;
-                let codes = t.codes.get(r * t.dim..(r + 1) * t.dim)?;
-                Some(codes.iter().map(|&c| scale * f32::from(c)).collect())
-            }
+            Self::Int8(t) => t.row(r),
             Self::Pq(t) => {
                 let codes = t.codes.get(r * t.m..(r + 1) * t.m)?;
                 let dsub = t.dsub();

@@ -45,11 +45,6 @@ pub struct TrainingConfig {
     /// Chance that a negative is one of the user's thumbs-downs (when they have any).
     #[config(default = 0.0)]
     pub thumbs_down_negative_rate: f64,
-    /// Chance that a batch item's id embedding is replaced by zeros, so the item tower also
-    /// learns to place a movie from its content alone (how movies added after training, with
-    /// no id, get their vectors).
-    #[config(default = 0.0)]
-    pub id_dropout: f64,
     /// Adam's learning rate.
     #[config(default = 2e-3)]
     pub learning_rate: f64,

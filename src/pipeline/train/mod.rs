@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 pub use config::TrainingConfig;
 
+use crate::engine::model::TwoTowerModel;
 use crate::engine::model::loss::{LossKind, binary_cross_entropy, margin_ranking, sampled_softmax};
-use crate::engine::model::{TwoTowerModel, item_tower};
 use crate::engine::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
 use crate::engine::score::{Genres, QuerySpace, RankingConfig, ranking_table, score_rows};
 use crate::engine::{ItemIndex, Thumbs};
@@ -231,17 +231,8 @@ impl Trainer {
         let user_vecs = model.user.forward(ints(&users));
         let items_all: Vec<i64> = pos.iter().chain(neg.iter()).copied().collect();
         let items_t = ints(&items_all);
-        let mut ids = model.item.embedding.weight.val().select(0, items_t.clone());
-        if config.id_dropout > 0.0 {
-            let keep: Vec<f32> = (0..items_all.len())
-                .map(|_| f32::from(!self.rng.random_bool(config.id_dropout)))
-                .collect();
-            let keep = Tensor::<2>::from_data(TensorData::new(keep, [items_all.len(), 1]), device);
-            ids = ids * keep;
-        }
-        let item_vecs = item_tower::item_vectors(
-            &model.item.mlp,
-            ids,
+        let item_vecs = model.item.forward(
+            items_t.clone(),
             self.content_tensor.clone().select(0, items_t.clone()),
         );
         let bias = model.item_bias(items_t);
