@@ -550,12 +550,18 @@ impl Recommender {
 
     /// The `k` best movies added after training (`new` in the catalog) for the last update's
     /// vector, none of them rated, by the same score: the page's "new for you" shelf, since a
-    /// new movie has no popularity of its own to climb the main list with.
+    /// new movie has no popularity of its own to climb the main list with. Once the visitor
+    /// likes anything, only new movies sharing a genre with a liked one are offered.
     pub fn new_for_you(&self, k: usize) -> Vec<Recommendation> {
         let Some(user) = &self.last else {
             return Vec::new();
         };
         let rated = self.rows_of(&user.ratings);
+        let liked: Vec<ItemIndex> = rated
+            .iter()
+            .filter(|(_, t)| t.is_positive())
+            .map(|(i, _)| *i)
+            .collect();
         let q = self.space.query(&user.vector, self.popularity_weight);
         let boost = self.genres.boost(&rated, &self.ranking);
         let (d, s) = (self.items.dim, self.space.bias_scale);
@@ -563,6 +569,7 @@ impl Recommender {
             .new_rows
             .iter()
             .filter(|i| !rated.iter().any(|(r, _)| r == *i))
+            .filter(|&&i| liked.is_empty() || liked.iter().any(|&l| self.genres.share(l, i)))
             .map(|&i| {
                 let row = i.0 as usize;
                 let cos: f32 = self
@@ -577,11 +584,6 @@ impl Recommender {
             })
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let liked: Vec<ItemIndex> = rated
-            .iter()
-            .filter(|(_, t)| t.is_positive())
-            .map(|(i, _)| *i)
-            .collect();
         scored
             .into_iter()
             .take(k)
