@@ -138,7 +138,7 @@ fn movies_added_without_retraining_reach_visitors_of_their_kind() {
             r.rate(MovieId(*id), Thumbs::DoubleUp).unwrap();
         }
         let main = pollster::block_on(r.recommend(50)).unwrap();
-        let offered = r.new_for_you(5);
+        let offered = r.new_for_you(5).unwrap();
         let shelf = &offered[..expected.len().min(offered.len())];
         let got: Vec<&str> = shelf.iter().filter_map(|m| title_of(m.movie_id)).collect();
         let mut want = expected.to_vec();

@@ -552,9 +552,9 @@ impl Recommender {
     /// vector, none of them rated, by the same score: the page's "new for you" shelf, since a
     /// new movie has no popularity of its own to climb the main list with. Once the visitor
     /// likes anything, only new movies sharing a genre with a liked one are offered.
-    pub fn new_for_you(&self, k: usize) -> Vec<Recommendation> {
-        let Some(user) = &self.last else {
-            return Vec::new();
+    pub fn new_for_you(&self, k: usize) -> Result<Vec<Recommendation>, RecommendError> {
+        let Some(user) = self.last.as_ref().filter(|_| !self.new_rows.is_empty()) else {
+            return Ok(Vec::new());
         };
         let rated = self.rows_of(&user.ratings);
         let liked: Vec<ItemIndex> = rated
@@ -562,33 +562,27 @@ impl Recommender {
             .filter(|(_, t)| t.is_positive())
             .map(|(i, _)| *i)
             .collect();
+        // The main list's score from the same kernel over the compressed table, then kept for
+        // the new rows only.
         let q = self.space.query(&user.vector, self.popularity_weight);
-        let boost = self.genres.boost(&rated, &self.ranking);
-        let (d, s) = (self.items.dim, self.space.bias_scale);
+        let mut scores = vec![0f32; self.catalog.len()];
+        self.ranker.scores_into(&q, &mut scores)?;
+        if let Some(boost) = self.genres.boost(&rated, &self.ranking) {
+            scores.iter_mut().zip(&boost).for_each(|(s, b)| *s += b);
+        }
         let mut scored: Vec<(ItemIndex, f32)> = self
             .new_rows
             .iter()
             .filter(|i| !rated.iter().any(|(r, _)| r == *i))
             .filter(|&&i| liked.is_empty() || liked.iter().any(|&l| self.genres.share(l, i)))
-            .map(|&i| {
-                let row = i.0 as usize;
-                let cos: f32 = self
-                    .items
-                    .row(row)
-                    .iter()
-                    .zip(&q[..d])
-                    .map(|(a, b)| a * b)
-                    .sum();
-                let extra = boost.as_ref().map_or(0.0, |b| b[row]);
-                (i, cos + self.items.bias[row] / s * q[d] + extra)
-            })
+            .map(|&i| (i, scores[i.0 as usize]))
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored
+        Ok(scored
             .into_iter()
             .take(k)
             .map(|(index, score)| self.explained(index, score, &liked))
-            .collect()
+            .collect())
     }
 
     /// The catalog rows of `ratings`, leaving out ids the catalog lacks.

@@ -145,10 +145,7 @@ impl ColdStart {
             .try_to_vec::<f32>()
             .expect("f32 id embeddings");
         let width = model.item.embedding.weight.val().dims()[1];
-        let ids: Vec<f32> = rows
-            .iter()
-            .flat_map(|&r| all_ids[r * width..(r + 1) * width].iter().copied())
-            .collect();
+        let ids = gather_rows(&all_ids, width, rows);
         let mut mean_id = vec![0f32; width];
         for row in ids.chunks_exact(width) {
             mean_id
@@ -168,19 +165,11 @@ impl ColdStart {
             }
             None => vec![0.0; rows.len()],
         };
-        let trained_content: Vec<f32> = rows
-            .iter()
-            .flat_map(|&r| {
-                content[r * content_dim..(r + 1) * content_dim]
-                    .iter()
-                    .copied()
-            })
-            .collect();
         let device = model.item.embedding.weight.val().device();
         let probes = run_tower(
             &model.item.mlp,
-            &mean_id,
-            &trained_content,
+            mean_id.repeat(rows.len()),
+            &gather_rows(content, content_dim, rows),
             content_dim,
             &device,
         );
@@ -210,7 +199,7 @@ impl ColdStart {
         device: &Device,
     ) -> ItemVectors {
         let n = content.len() / content_dim.max(1);
-        let probes = run_tower(mlp, &self.mean_id, content, content_dim, device);
+        let probes = run_tower(mlp, self.mean_id.repeat(n), content, content_dim, device);
         let mut median = self.biases.clone();
         median.sort_by(f32::total_cmp);
         let median = median.get(median.len() / 2).copied().unwrap_or(0.0);
@@ -257,13 +246,7 @@ impl ColdStart {
                 NewBias::Neighbours => lent,
             });
         }
-        let ids = Tensor::<2>::from_data(TensorData::new(fills, [n, width]), device);
-        let content =
-            Tensor::<2>::from_data(TensorData::new(content.to_vec(), [n, content_dim]), device);
-        let vectors = item_vectors(mlp, ids, content)
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 item vectors");
+        let vectors = run_tower(mlp, fills, content, content_dim, device);
         let dim = vectors.len() / n.max(1);
         ItemVectors { vectors, bias, dim }
     }
@@ -280,17 +263,27 @@ fn jaccard(a: &[String], b: &[String]) -> f32 {
     }
 }
 
-/// The item tower on `[id ; content row]` for every content row, row-major.
+/// Rows `rows` of a row-major matrix `width` wide, in that order.
+pub fn gather_rows(values: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
+    rows.iter()
+        .flat_map(|&r| values[r * width..(r + 1) * width].iter().copied())
+        .collect()
+}
+
+/// The item tower on `[id row ; content row]` for every row, row-major.
+///
+/// # Shapes
+/// `ids`: `[n, id_width]`; `content`: `[n, content_dim]`.
 fn run_tower(
     mlp: &Mlp,
-    id: &[f32],
+    ids: Vec<f32>,
     content: &[f32],
     content_dim: usize,
     device: &Device,
 ) -> Vec<f32> {
     let n = content.len() / content_dim.max(1);
-    let ids: Vec<f32> = (0..n).flat_map(|_| id.iter().copied()).collect();
-    let ids = Tensor::<2>::from_data(TensorData::new(ids, [n, id.len()]), device);
+    let width = ids.len() / n.max(1);
+    let ids = Tensor::<2>::from_data(TensorData::new(ids, [n, width]), device);
     let content =
         Tensor::<2>::from_data(TensorData::new(content.to_vec(), [n, content_dim]), device);
     item_vectors(mlp, ids, content)

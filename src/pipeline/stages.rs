@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::model::TwoTowerModel;
 use crate::engine::score::{Genres, RankingConfig, ranking_table, reason};
 use crate::engine::{ItemIndex, MovieId};
-use crate::pipeline::add_movies::{ColdStart, NEIGHBOURS, NEW_BIAS, NewBias};
+use crate::pipeline::add_movies::{ColdStart, NEIGHBOURS, NEW_BIAS, NewBias, gather_rows};
 use crate::pipeline::data::content::FeatureLayout;
 use crate::pipeline::data::movielens::{DataError, Rating, Tag, read_tags};
 use crate::pipeline::data::prepare::{
@@ -684,14 +684,7 @@ pub fn cold_start_results(
     let content = &inputs.content;
     let mut held_rows: Vec<usize> = held.iter().copied().collect();
     held_rows.sort_unstable();
-    let held_content: Vec<f32> = held_rows
-        .iter()
-        .flat_map(|&r| {
-            content.values[r * content.dim..(r + 1) * content.dim]
-                .iter()
-                .copied()
-        })
-        .collect();
+    let held_content = gather_rows(&content.values, content.dim, &held_rows);
     let genres = inputs.genres();
     let held_genres: Vec<Vec<String>> = held_rows.iter().map(|&r| genres[r].clone()).collect();
     let kept_genres: Vec<Vec<String>> = kept.iter().map(|&r| genres[r].clone()).collect();

@@ -196,7 +196,7 @@ impl Genie {
     #[wasm_bindgen(js_name = newForYou)]
     pub fn new_for_you(&self, k: f64) -> Result<JsValue, JsError> {
         let k = js::count("k", k, MAX_RESULTS)?;
-        to_js(&self.inner.borrow().new_for_you(k))
+        to_js(&self.inner.borrow().new_for_you(k)?)
     }
 
     /// Up to `limit` movies whose title contains `text` (case and accents ignored), most popular
