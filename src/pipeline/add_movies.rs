@@ -83,6 +83,19 @@ pub enum AddMoviesError {
     Bundle(#[from] BundleError),
 }
 
+/// The item tower file's metadata key: [`TowerMeta`] as JSON.
+const META_KEY: &str = "movie_genie";
+
+/// What the item tower file says beside its tensors.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TowerMeta {
+    mlp: MlpConfig,
+    neighbours: usize,
+    new_bias: NewBias,
+    layout: FeatureLayout,
+    bundle_tensors_sha256: String,
+}
+
 /// The item tower's side of a trained model, for movies that arrive after training.
 #[derive(Debug, Clone)]
 pub struct ItemTowerFile {
@@ -313,8 +326,8 @@ impl ItemTowerFile {
     }
 
     /// The safetensors file: tensors `layers.{i}.weight`, `layers.{i}.bias`, `mean_id`,
-    /// `biases` and `{ids,probes}.{codes,scales}`; the MLP config, neighbour count, bias rule, layout and bundle
-    /// checksum as metadata.
+    /// `biases` and `{ids,probes}.{codes,scales}`; [`TowerMeta`] (the MLP config, neighbour
+    /// count, bias rule, layout and bundle checksum) as metadata.
     pub fn to_bytes(&self) -> Vec<u8> {
         let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -365,25 +378,19 @@ impl ItemTowerFile {
                 (name.clone(), view)
             })
             .collect();
-        let metadata = HashMap::from([
-            (
-                "mlp".to_string(),
-                serde_json::to_string(&self.mlp).expect("a plain config"),
-            ),
-            ("neighbours".to_string(), self.cold.neighbours.to_string()),
-            (
-                "new_bias".to_string(),
-                serde_json::to_string(&self.cold.new_bias).expect("a plain enum"),
-            ),
-            (
-                "layout".to_string(),
-                serde_json::to_string(&self.layout).expect("a plain layout"),
-            ),
-            (
-                "bundle_tensors_sha256".to_string(),
-                self.bundle_tensors_sha256.clone(),
-            ),
-        ]);
+        let meta = TowerMeta {
+            mlp: self.mlp.clone(),
+            neighbours: self.cold.neighbours,
+            new_bias: self.cold.new_bias,
+            layout: self.layout.clone(),
+            bundle_tensors_sha256: self.bundle_tensors_sha256.clone(),
+        };
+        // One entry: safetensors keeps metadata in a HashMap, whose order would change the
+        // file's bytes from one export to the next.
+        let metadata = HashMap::from([(
+            META_KEY.to_string(),
+            serde_json::to_string(&meta).expect("plain fields"),
+        )]);
         safetensors::serialize(views, Some(metadata)).expect("tensors serialise")
     }
 
@@ -393,19 +400,16 @@ impl ItemTowerFile {
         let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
             .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
         let meta = meta.metadata().clone().unwrap_or_default();
-        let field = |name: &str| {
-            meta.get(name)
-                .ok_or_else(|| bad(format!("metadata `{name}` is missing")))
-        };
-        let parsed = |name: &str| -> Result<f64, AddMoviesError> {
-            field(name)?
-                .parse()
-                .map_err(|e| bad(format!("metadata `{name}`: expected a number ({e})")))
-        };
-        let mlp: MlpConfig =
-            serde_json::from_str(field("mlp")?).map_err(|e| bad(format!("metadata `mlp`: {e}")))?;
-        let layout: FeatureLayout = serde_json::from_str(field("layout")?)
-            .map_err(|e| bad(format!("metadata `layout`: {e}")))?;
+        let text = meta
+            .get(META_KEY)
+            .ok_or_else(|| bad(format!("metadata `{META_KEY}` is missing")))?;
+        let TowerMeta {
+            mlp,
+            neighbours,
+            new_bias,
+            layout,
+            bundle_tensors_sha256,
+        } = serde_json::from_str(text).map_err(|e| bad(format!("metadata `{META_KEY}`: {e}")))?;
         let tensors = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
         let view = |name: &str, dtype: safetensors::Dtype, shape: Option<&[usize]>| {
@@ -465,17 +469,15 @@ impl ItemTowerFile {
             Int8Table::from_parts(rows, dim, scales, codes)
                 .map_err(|e| bad(format!("`{name}`: {e}")))
         };
+        let ids = table("ids", id_width)?;
         let cold = ColdStart {
             mean_id: read("mean_id", &[id_width])?,
-            biases: Vec::new(),
-            ids: table("ids", id_width)?,
+            biases: read("biases", &[ids.rows()])?,
+            ids,
             probes: table("probes", mlp.d_output)?,
-            neighbours: parsed("neighbours")? as usize,
-            new_bias: serde_json::from_str(field("new_bias")?)
-                .map_err(|e| bad(format!("metadata `new_bias`: {e}")))?,
+            neighbours,
+            new_bias,
         };
-        let mut cold = cold;
-        cold.biases = read("biases", &[cold.ids.rows()])?;
         if cold.ids.rows() != cold.probes.rows() {
             return Err(bad(format!(
                 "{} id rows but {} probe rows; expected one of each per trained movie",
@@ -488,7 +490,7 @@ impl ItemTowerFile {
             layers,
             cold,
             layout,
-            bundle_tensors_sha256: field("bundle_tensors_sha256")?.clone(),
+            bundle_tensors_sha256,
         })
     }
 }
