@@ -204,7 +204,6 @@ impl std::fmt::Debug for Recommender {
 impl Recommender {
     /// Builds the recommender from a validated bundle, the user tower on `device`.
     pub fn from_bundle(bundle: Bundle, device: &Device) -> Result<Self, RecommendError> {
-        bundle.validate()?;
         let serving = bundle.meta.serving.clone();
         let popularity_weight = check_popularity_weight(serving.ranking.popularity_weight)?;
         let bias_scale = serving.bias_scale;

@@ -247,9 +247,40 @@ impl Bundle {
             })
     }
 
-    /// The user tower's tensors, each checked against the shape the serving config gives it.
+    /// The user tower's tensors, each checked against the shape the serving config gives it,
+    /// after the config's own numbers (τ, the bias scale, the output width the table needs).
     pub fn user_tower(&self) -> Result<UserTowerTensors<'_>, BundleError> {
-        let tower = &self.meta.serving.user_tower;
+        let serving = &self.meta.serving;
+        let bad = |what: &str, expected: &str, got: String| BundleError::BadServing {
+            what: what.into(),
+            expected: expected.into(),
+            got,
+        };
+        if !(serving.temperature.is_finite() && serving.temperature > 0.0) {
+            return Err(bad(
+                "temperature",
+                "a number > 0",
+                serving.temperature.to_string(),
+            ));
+        }
+        if !(serving.bias_scale.is_finite() && serving.bias_scale > 0.0) {
+            return Err(bad(
+                "bias_scale",
+                "a number > 0",
+                serving.bias_scale.to_string(),
+            ));
+        }
+        if serving.user_tower.d_output + 1 != self.items.dim() {
+            return Err(bad(
+                "user_tower.d_output",
+                &format!(
+                    "the item table's width − 1 = {}",
+                    self.items.dim().saturating_sub(1)
+                ),
+                serving.user_tower.d_output.to_string(),
+            ));
+        }
+        let tower = &serving.user_tower;
         let widths: Vec<usize> = std::iter::once(tower.d_input)
             .chain(tower.hidden.iter().copied())
             .chain(std::iter::once(tower.d_output))
@@ -307,7 +338,7 @@ impl Bundle {
                 });
             }
         }
-        self.validate_serving()?;
+        self.user_tower()?;
         for (row, entry) in self.catalog.iter().enumerate() {
             check_genres(
                 Some(row),
@@ -323,40 +354,6 @@ impl Bundle {
             }
         }
         Ok(())
-    }
-
-    fn validate_serving(&self) -> Result<(), BundleError> {
-        let serving = &self.meta.serving;
-        let bad = |what: &str, expected: &str, got: String| BundleError::BadServing {
-            what: what.into(),
-            expected: expected.into(),
-            got,
-        };
-        if !(serving.temperature.is_finite() && serving.temperature > 0.0) {
-            return Err(bad(
-                "temperature",
-                "a number > 0",
-                serving.temperature.to_string(),
-            ));
-        }
-        if !(serving.bias_scale.is_finite() && serving.bias_scale > 0.0) {
-            return Err(bad(
-                "bias_scale",
-                "a number > 0",
-                serving.bias_scale.to_string(),
-            ));
-        }
-        if serving.user_tower.d_output + 1 != self.items.dim() {
-            return Err(bad(
-                "user_tower.d_output",
-                &format!(
-                    "the item table's width − 1 = {}",
-                    self.items.dim().saturating_sub(1)
-                ),
-                serving.user_tower.d_output.to_string(),
-            ));
-        }
-        self.user_tower().map(|_| ())
     }
 }
 
