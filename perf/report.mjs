@@ -116,7 +116,7 @@ if (big) {
   const rest = big.update_median_ms - big.finetune_median_ms - big.rank_median_ms;
   say('Where the time goes (CPU path, ' + largeName + '): an update is fine-tuning ' +
     `${ms(big.finetune_median_ms)} + ranking ${ms(big.rank_median_ms)} + ${ms(rest)} for the rest (reasons, ` +
-    `handing 20 results to JS; the same call with unchanged ratings takes ${ms(big.unchanged_recommend_median_ms)}).`, '');
+    `handing the view to JS; the same call with unchanged ratings takes ${ms(big.unchanged_view_median_ms)}).`, '');
 }
 if (burnEpoch && torchBest) {
   say(`Training: burn's epoch is ${ratio(burnEpoch, torchBest.torch_epoch_s)} PyTorch's best here. ` +
@@ -171,18 +171,18 @@ else {
     cold.map((r) => [r.backend, r.engine, ms(r.bundle_ready_ms), ms(r.wasm_ready_ms), ms(r.genie_ready_ms), ms(r.first_recs_ms)]));
   say('Benchmark mode (`?bench`, on the page\'s thread so the figures are compute): bundle → first top-20, then ' +
     'rate → updated top-20 on a fresh visitor (3 loves to 1 dislike). *Same ratings again*: the call with ' +
-    'unchanged ratings, which reuses the vector (ranking, reasons and handing 20 results to JS).', '');
+    'unchanged ratings, which reuses the vector (ranking, reasons and handing the view to JS).', '');
   table(['catalog', 'backend (adapter)', 'load', 'load → first top-20', 'updates', 'update median', 'update p95', 'fine-tune median', 'fine-tune p95', 'rank median', 'same ratings again'],
     browser.filter((r) => r.kind === 'page').map((r) => [`${r.catalog} (${Number(r.movies).toLocaleString('en')})`,
       `${r.backend}${r.adapter && r.adapter !== 'null' ? ` (${r.adapter})` : ''}`, ms(r.load_ms), ms(r.load_to_first_recs_ms), r.updates,
       ms(r.update_median_ms), ms(r.update_p95_ms), ms(r.finetune_median_ms), ms(r.finetune_p95_ms), ms(r.rank_median_ms),
-      ms(r.unchanged_recommend_median_ms)]));
+      ms(r.unchanged_view_median_ms)]));
   const handover = browser.filter((r) => r.kind === 'handover');
   if (handover.length) {
     say('Handing results to JS, per call (no model work; each result is one `JSON.parse` of the Rust value ' +
       'as JSON text, which replaced serde-wasm-bindgen\'s per-field object building at ~0.1 ms a field):', '');
-    table(['catalog', 'backend', 'similar, 20', 'search, 20', 'ratings', 'stats', 'backend()'],
-      handover.map((r) => [r.catalog, r.backend_run, ms(r.similar20_ms), ms(r.search20_ms), ms(r.ratings_ms), ms(r.stats_ms), ms(r.backend_ms)]));
+    table(['catalog', 'backend', 'similar, 20', 'search, 20', 'stats', 'backend()'],
+      handover.map((r) => [r.catalog, r.backend_run, ms(r.similar20_ms), ms(r.search20_ms), ms(r.stats_ms), ms(r.backend_ms)]));
   }
   const ranks = browser.filter((r) => r.kind === 'rank');
   if (ranks.length) {

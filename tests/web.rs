@@ -22,6 +22,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct Rec {
     movie_id: u32,
     title: String,
+    year: Option<i32>,
+    label: String,
     score: f32,
     because: Option<String>,
     because_movie_id: Option<u32>,
@@ -48,6 +50,16 @@ struct Stats {
     load_ms: f64,
 }
 
+/// What `Genie::view` answers (the fields these tests read).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct View {
+    ratings: Vec<Rated>,
+    recommendations: Vec<Rec>,
+    fresh: Vec<Rec>,
+    saved: String,
+}
+
 fn small_bytes() -> Vec<u8> {
     synthetic_bundle(&SyntheticSpec::small(120), 11).to_bytes()
 }
@@ -68,11 +80,19 @@ async fn genie(bytes: Vec<u8>, gpu: bool, saved: Option<&str>) -> Genie {
     }
 }
 
-async fn recommend(genie: &Genie, k: usize) -> Vec<Rec> {
-    match genie.recommend(k as f64).await {
-        Ok(value) => serde_wasm_bindgen::from_value(value).expect("recommendations"),
-        Err(e) => panic!("recommend should work: {}", message(e)),
+async fn view(genie: &Genie, k: usize) -> View {
+    match genie.view(k as f64, 4.0).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value).expect("view fields"),
+        Err(e) => panic!("view should work: {}", message(e)),
     }
+}
+
+async fn recommend(genie: &Genie, k: usize) -> Vec<Rec> {
+    view(genie, k).await.recommendations
+}
+
+async fn ratings(genie: &Genie) -> Vec<Rated> {
+    view(genie, 1).await.ratings
 }
 
 fn backend(genie: &Genie) -> Backend {
@@ -83,13 +103,16 @@ fn stats(genie: &Genie) -> Stats {
     serde_wasm_bindgen::from_value(genie.stats().ok().expect("stats")).expect("stats fields")
 }
 
-fn ratings(genie: &Genie) -> Vec<Rated> {
-    serde_wasm_bindgen::from_value(genie.ratings().ok().expect("ratings")).expect("rating fields")
+/// `Genie::apply` of a change written as JSON, as the page sends it.
+fn apply(genie: &Genie, change: &str) -> Result<(), String> {
+    let change = js_sys::JSON::parse(change).expect("JSON");
+    genie.apply(change).map(drop).map_err(message)
 }
 
 fn rate(genie: &Genie, id: u32, thumbs: f64) {
-    if let Err(e) = genie.rate(f64::from(id), thumbs) {
-        panic!("rating {id} should work: {}", message(e));
+    let change = format!(r#"{{"kind": "rate", "movieId": {id}, "thumbs": {thumbs}}}"#);
+    if let Err(e) = apply(genie, &change) {
+        panic!("rating {id} should work: {e}");
     }
 }
 
@@ -101,10 +124,20 @@ async fn a_synthetic_bundle_loads_and_recommends_on_the_cpu() {
     assert_eq!(backend(&g).kind, "cpu");
     let recs = recommend(&g, 20).await;
     assert_eq!(recs.len(), 20);
+    // No movie was added after training: no "new for you" shelf.
+    assert!(view(&g, 20).await.fresh.is_empty());
     assert!(
         recs.iter()
             .all(|r| r.because.is_none() && !r.title.is_empty())
     );
+    // Display-ready names: "Title (year)".
+    for r in &recs {
+        let want = match r.year {
+            Some(year) => format!("{} ({year})", r.title),
+            None => r.title.clone(),
+        };
+        assert_eq!(r.label, want);
+    }
     assert!(recs.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(g.attribution().contains("Synthetic"));
 }
@@ -145,7 +178,7 @@ async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
         after
             .iter()
             .all(|r| match (&r.because, r.because_movie_id) {
-                (Some(b), Some(id)) => id == liked && b.starts_with("because you liked "),
+                (Some(b), Some(id)) => id == liked && b.starts_with("Because you liked "),
                 (Some(b), None) => b == TASTE_REASON,
                 (None, _) => false,
             })
@@ -154,7 +187,7 @@ async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
     for rec in &after[..5] {
         rate(&g, rec.movie_id, 1.0);
         let next = recommend(&g, 120).await;
-        let rated: Vec<u32> = ratings(&g).iter().map(|r| r.movie_id).collect();
+        let rated: Vec<u32> = ratings(&g).await.iter().map(|r| r.movie_id).collect();
         assert!(next.iter().all(|r| !rated.contains(&r.movie_id)));
         assert_eq!(next.len(), 120 - rated.len());
     }
@@ -256,10 +289,12 @@ async fn ratings_survive_a_reload_through_the_saved_text() {
     rate(&g, 1, 2.0);
     rate(&g, 11, -1.0);
     rate(&g, 21, 1.0);
-    assert!(g.unrate(21.0).ok().expect("unrate"));
-    let again = genie(small_bytes(), false, Some(&g.saved_ratings())).await;
+    apply(&g, r#"{"kind": "unrate", "movieId": 21}"#).expect("unrate");
+    let saved = view(&g, 5).await.saved;
+    assert_eq!(saved, g.saved_ratings());
+    let again = genie(small_bytes(), false, Some(&saved)).await;
     assert_eq!(
-        ratings(&again),
+        ratings(&again).await,
         [
             Rated {
                 movie_id: 1,
@@ -274,9 +309,9 @@ async fn ratings_survive_a_reload_through_the_saved_text() {
     let warnings: Vec<String> =
         serde_wasm_bindgen::from_value(again.warnings().ok().expect("w")).expect("strings");
     assert!(warnings.is_empty(), "{warnings:?}");
-    again.clear_ratings();
+    apply(&again, r#"{"kind": "clear"}"#).expect("clear");
     let empty = genie(small_bytes(), false, Some(&again.saved_ratings())).await;
-    assert!(ratings(&empty).is_empty());
+    assert!(ratings(&empty).await.is_empty());
 }
 
 /// Restores what is valid from tampered text, says what it dropped, hands back clean text,
@@ -296,7 +331,7 @@ async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
             thumbs: -1,
         },
     ];
-    assert_eq!(ratings(&g), kept);
+    assert_eq!(ratings(&g).await, kept);
     let warnings: Vec<String> =
         serde_wasm_bindgen::from_value(g.warnings().ok().expect("w")).expect("strings");
     assert_eq!(warnings.len(), 3, "{warnings:?}");
@@ -311,9 +346,13 @@ async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
         stored_before,
         "a Genie writes no storage"
     );
-    assert!(ratings(&genie(small_bytes(), false, Some("{garbage")).await).is_empty());
+    assert!(
+        ratings(&genie(small_bytes(), false, Some("{garbage")).await)
+            .await
+            .is_empty()
+    );
     let again = genie(small_bytes(), false, Some(&text)).await;
-    assert_eq!(ratings(&again).len(), 3);
+    assert_eq!(ratings(&again).await.len(), 3);
     assert!(
         recommend(&again, 5)
             .await
@@ -325,26 +364,39 @@ async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
 #[wasm_bindgen_test]
 async fn bad_arguments_are_errors() {
     let g = genie(small_bytes(), false, None).await;
-    let err = |r: Result<(), wasm_bindgen::JsError>| message(r.err().expect("should be an error"));
+    let err = |r: Result<(), String>| r.err().expect("should be an error");
+    let rate = |id: &str, thumbs: &str| {
+        apply(
+            &g,
+            &format!(r#"{{"kind": "rate", "movieId": {id}, "thumbs": {thumbs}}}"#),
+        )
+    };
     assert_eq!(
-        err(g.rate(5.0, 1.0)),
+        err(rate("5", "1")),
         "movie id 5 is not in the catalog of 120 movies"
     );
-    assert_eq!(err(g.rate(1.0, 7.0)), "thumbs must be -1, 1 or 2 (got 7)");
+    assert_eq!(err(rate("1", "7")), "thumbs must be -1, 1 or 2 (got 7)");
+    assert_eq!(err(rate("1", "0.5")), "thumbs must be -1, 1 or 2 (got 0.5)");
     assert_eq!(
-        err(g.rate(1.0, f64::NAN)),
-        "thumbs must be -1, 1 or 2 (got NaN)"
+        err(rate("1.5", "1")),
+        "movie id must be a whole number from 0 to 4294967295 (got 1.5)"
     );
-    assert_eq!(
-        err(g.rate(f64::NAN, 1.0)),
-        "movie id must be a whole number from 0 to 4294967295 (got NaN)"
+    assert!(err(rate(r#""1""#, "1")).contains("expected f64"));
+    let unknown = err(apply(&g, r#"{"kind": "love", "movieId": 1}"#));
+    assert!(
+        unknown.contains("unknown variant `love`, expected one of `rate`"),
+        "{unknown}"
     );
-    assert!(err(g.unrate(2.5).map(drop)).contains("got 2.5"));
-    assert!(err(g.similar(5.0, 3.0).map(drop)).contains("movie id 5"));
-    assert!(err(g.search("x", 0.0).map(drop)).contains("limit must be"));
-    assert!(message(g.recommend(0.0).await.err().expect("k = 0")).contains("k must be"));
-    assert!(message(g.recommend(f64::NAN).await.err().expect("k = NaN")).contains("got NaN"));
-    assert!(ratings(&g).is_empty());
+    assert!(err(apply(&g, r#"{"kind": "rate", "thumbs": 1}"#)).contains("missing field `movieId`"));
+    assert!(err(apply(&g, r#"{"kind": "merge", "text": "[]"}"#)).starts_with("it is "));
+    assert!(err(apply(&g, r#"{"kind": "unrate", "movieId": 2.5}"#)).contains("got 2.5"));
+    let js_err = |r: Result<JsValue, wasm_bindgen::JsError>| message(r.err().expect("error"));
+    assert!(js_err(g.similar(5.0, 3.0)).contains("movie id 5"));
+    assert!(js_err(g.search("x", 0.0)).contains("limit must be"));
+    assert!(js_err(g.view(0.0, 1.0).await).contains("k must be"));
+    assert!(js_err(g.view(f64::NAN, 1.0).await).contains("got NaN"));
+    assert!(js_err(g.view(5.0, -1.0).await).contains("freshK must be"));
+    assert!(ratings(&g).await.is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -476,7 +528,7 @@ async fn calibration_times_updates_without_touching_the_ratings() {
     assert_eq!(c.top.len(), 20);
     assert!(c.top.iter().all(|t| t.score.is_finite() && t.movie_id != 0));
     assert_eq!(
-        ratings(&g),
+        ratings(&g).await,
         [Rated {
             movie_id: 1,
             thumbs: 2

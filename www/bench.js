@@ -22,25 +22,24 @@ async function pageRun({ Genie, flavour }, name, bytes, updates, gpu) {
   const started = performance.now();
   const g = await Genie.create(bytes, gpu, null);
   const popular = g.search('', 400);
-  await g.recommend(K);
+  await g.view(K, 1);
   const first = performance.now() - started;
   const times = [];
   const tune = [];
   const rank = [];
   for (let i = 0; i < updates; i++) {
-    g.rate(popular[(i * 37) % popular.length].movieId, i % 4 === 3 ? -1 : 2);
+    g.apply({ kind: 'rate', movieId: popular[(i * 37) % popular.length].movieId, thumbs: i % 4 === 3 ? -1 : 2 });
     const t = performance.now();
-    await g.recommend(K);
+    const s = (await g.view(K, 1)).stats;
     times.push(performance.now() - t);
-    const s = g.stats();
     tune.push(s.personalizeMs);
     rank.push(s.rankMs);
   }
-  // The same call with unchanged ratings reuses the vector: ranking + handing 20 results to JS.
+  // The same call with unchanged ratings reuses the vector: ranking + handing the view to JS.
   const again = [];
   for (let i = 0; i < 20; i++) {
     const t = performance.now();
-    await g.recommend(K);
+    await g.view(K, 1);
     again.push(performance.now() - t);
   }
   const s = g.stats();
@@ -50,8 +49,7 @@ async function pageRun({ Genie, flavour }, name, bytes, updates, gpu) {
     `updates=${updates} ratings_at_end=${s.ratings} update_median_ms=${f1(pct(times, 0.5))} ` +
     `update_p95_ms=${f1(pct(times, 0.95))} finetune_median_ms=${f1(pct(tune, 0.5))} ` +
     `finetune_p95_ms=${f1(pct(tune, 0.95))} rank_median_ms=${f1(pct(rank, 0.5))} ` +
-    `unchanged_recommend_median_ms=${f1(pct(again, 0.5))}`);
-  g.clearRatings();
+    `unchanged_view_median_ms=${f1(pct(again, 0.5))}`);
   g.free();
 }
 
@@ -81,7 +79,6 @@ function handoverRun(name, g, movieId) {
   const fields = [
     `similar20_ms=${f3(time(() => g.similar(movieId, K), samples))}`,
     `search20_ms=${f3(time(() => g.search('', K), samples))}`,
-    `ratings_ms=${f3(time(() => g.ratings(), samples))}`,
     `stats_ms=${f3(time(() => g.stats(), samples))}`,
     `backend_ms=${f3(time(() => g.backend(), samples))}`,
   ];

@@ -54,18 +54,10 @@ async function inPageTransport() {
 class GenieClient {
   #transport;
   #storageKey;
-  /** `ratings()` after the last change: `[{movieId, thumbs, title, year}]`. */
-  ratings = [];
-  /** `stats()` after the last update. */
-  stats = null;
-  /** Saved ratings that were dropped, or saving that failed: text for the page. */
+  /** What of the saved ratings could not be read and was dropped, as text for the page. */
   warnings = [];
-  /** `{value, shipped}`: how much popularity counts (0 discover … 1 familiar) and the default. */
-  popularityWeight = { value: 1, shipped: 1 };
   /** Why this browser cannot keep the thumbs (storage blocked or full), or null. */
   storageProblem = null;
-  /** Which engine runs the model and why: `{kind, reason, adapter, cpuMs, gpuMs}`. */
-  engine = null;
   attribution = '';
 
   constructor(transport, storageKey) {
@@ -76,6 +68,10 @@ class GenieClient {
   /** `'worker'` or `'page'`. */
   get where() {
     return this.#transport.where;
+  }
+
+  get failed() {
+    return this.#transport.failed;
   }
 
   /** Starts fetching and compiling the CPU wasm module (see genie-host.js). */
@@ -90,32 +86,36 @@ class GenieClient {
     } catch (e) {
       this.storageProblem = `this browser's storage cannot be read (${e?.message ?? e})`;
     }
-    const { value } = await this.#call('create', [bytes, saved]);
+    const { value } = await this.#transport.call('create', [bytes, saved]);
     this.attribution = value.attribution;
-    this.warnings.push(...value.warnings);
-    this.popularityWeight = value.popularityWeight;
+    this.warnings = value.warnings;
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
   }
 
-  rate(movieId, thumbs) { return this.#change('rate', movieId, thumbs); }
-  unrate(movieId) { return this.#change('unrate', movieId); }
-  clearRatings() { return this.#change('clearRatings'); }
-  /** Adds the ratings of an exported file's text in one change: `{kept, warnings}`. */
-  mergeRatings(text) { return this.#change('mergeRatings', text); }
-  /** The text of the file Export writes. */
-  async exportRatings() { return (await this.#call('exportRatings', [])).value; }
-  async setPopularityWeight(weight) {
-    await this.#change('setPopularityWeight', weight);
-    this.popularityWeight = { ...this.popularityWeight, value: weight };
+  /**
+   * Applies one change (`Genie.apply`'s `{kind, …}`; null: none) and answers `{value, view,
+   * engine}`: the change's outcome, everything the page draws for `shape` (`{k, fresh}`), and
+   * which engine runs. Stores the view's text unless the change came from storage itself.
+   */
+  async change(change, shape) {
+    const reply = await this.#transport.call('change', [change, shape]);
+    if (change && change.kind !== 'replace') {
+      try {
+        localStorage.setItem(this.#storageKey, reply.view.saved);
+        this.storageProblem = null;
+      } catch (e) {
+        this.storageProblem = `this browser refused to store them (${e?.message ?? e})`;
+        console.warn(`movie-genie: could not save ratings: ${this.storageProblem}`);
+      }
+    }
+    return reply;
   }
-  async recommend(k) { return (await this.#call('recommend', [k])).value; }
-  async newForYou(k) { return (await this.#call('newForYou', [k])).value; }
 
   /**
    * Decides, once, whether WebGPU takes over from the CPU (`mode`: 'auto', 'force' or 'off';
    * genie-host.js), starting from the verdict this browser remembers for its adapter, and
-   * remembers a new measured one.
+   * remembers a new measured one. Answers `{value: engine, stats}`.
    */
   async upgrade(mode) {
     let known = null;
@@ -124,60 +124,35 @@ class GenieClient {
     } catch {
       // none, unreadable or not JSON: measure again
     }
-    const { value } = await this.#call('upgrade', [mode, known]);
-    if (mode === 'auto' && value.key && value.gpuMs != null && !value.remembered) {
-      const { key, kind, reason, cpuMs, gpuMs } = value;
+    const reply = await this.#transport.call('upgrade', [mode, known]);
+    const { key, kind, reason, cpuMs, gpuMs, remembered } = reply.value;
+    if (mode === 'auto' && key && gpuMs != null && !remembered) {
       try {
         localStorage.setItem(ENGINE_KEY, JSON.stringify({ key, kind, reason, cpuMs, gpuMs }));
       } catch {
         // not kept: the next visit measures again
       }
     }
-    return value;
-  }
-  async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
-  async similar(movieId, k) { return (await this.#call('similar', [movieId, k])).value; }
-
-  async #call(method, args) {
-    const reply = await this.#transport.call(method, args);
-    if (reply.ratings) this.ratings = reply.ratings;
-    if (reply.stats) this.stats = reply.stats;
-    if (reply.engine) this.engine = reply.engine;
     return reply;
   }
 
-  async #change(method, ...args) {
-    const reply = await this.#call(method, args);
-    try {
-      localStorage.setItem(this.#storageKey, reply.saved);
-      this.storageProblem = null;
-    } catch (e) {
-      this.storageProblem = `this browser refused to store them (${e?.message ?? e})`;
-      console.warn(`movie-genie: could not save ratings: ${this.storageProblem}`);
-    }
-    return reply.value;
-  }
+  /** The text of the file Export writes. */
+  async exportRatings() { return (await this.#transport.call('exportRatings', [])).value; }
+  async search(text, limit) { return (await this.#transport.call('search', [text, limit])).value; }
+  async similar(movieId, k) { return (await this.#transport.call('similar', [movieId, k])).value; }
 
   /**
    * Follows the saved ratings when another tab of this browser changes them (the `storage`
-   * event fires in every tab but the writer's): the Genie takes that tab's list, so a thumb,
-   * a removal or a wipe in one tab is never overwritten by another. `onChange(warnings)` runs
-   * after each.
+   * event fires in every tab but the writer's): `onSaved(text)` gets that tab's text (null
+   * after a wipe of the whole storage), for a `replace` change, so a thumb, a removal or a wipe
+   * in one tab is never overwritten by another.
    */
-  followOtherTabs(onChange) {
+  followOtherTabs(onSaved) {
     addEventListener('storage', (event) => {
       // `key` is null when the whole storage was cleared.
       if (event.key !== null && event.key !== this.#storageKey) return;
-      const text = event.key === null ? null : event.newValue;
-      onChange(this.#call('replaceRatings', [text]).then((reply) => {
-        this.popularityWeight = reply.popularityWeight;
-        return reply.value;
-      }));
+      onSaved(event.key === null ? null : event.newValue);
     });
-  }
-
-  get failed() {
-    return this.#transport.failed;
   }
 }
 

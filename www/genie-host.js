@@ -1,8 +1,11 @@
 // The one Genie of this context behind a message-shaped interface: `handle(method, args)` runs
-// a call and resolves to `{value}`, plus `{ratings, saved}` after a change (the new list and the
-// text the page stores), `{ratings, popularityWeight}` after another tab's change, and `{stats}`
-// after an update. `worker.js` serves it from a module Worker; the page runs it in place where
-// a Worker cannot start (genie-client.js).
+// a call and resolves to `{value}`, and for `change` also to `{view}`: everything the page
+// draws (`Genie.view`), numbered by `seq`. `worker.js` serves it from a module Worker; the page
+// runs it in place where a Worker cannot start (genie-client.js).
+//
+// One `change` call per change of the visitor's, each answered with a view; changes that
+// arrive while a view is being computed share the next one, so a burst of thumbs is one
+// fine-tune.
 //
 // Every visitor starts on the CPU module. `upgrade` then decides, once, whether WebGPU runs
 // the model: never with `off`; not on a software adapter; otherwise it fetches the WebGPU
@@ -10,10 +13,8 @@
 // they agree and WebGPU is clearly faster (`force`: whenever they agree). A WebGPU failure at
 // any point returns to the CPU with the ratings kept.
 
-/** Calls that change the ratings: their replies carry what the page must store. */
-const CHANGES = new Set(['rate', 'unrate', 'clearRatings', 'mergeRatings', 'setPopularityWeight']);
-const CALLS = new Set([...CHANGES, 'replaceRatings', 'exportRatings', 'recommend', 'newForYou', 'search',
-  'similar', 'ratings', 'stats', 'backend']);
+/** Calls that only read. */
+const READS = new Set(['exportRatings', 'search', 'similar']);
 /** WebGPU must be this much faster (median over the calibration runs) to take over. */
 const MARGIN = 0.8;
 /** Timed updates per engine; `force` only checks agreement, so one. */
@@ -71,7 +72,7 @@ export function createHost() {
 
   /** Makes `next` the Genie, with the current one's ratings; the old one retires. */
   function switchTo(next) {
-    next.replaceRatings(genie.savedRatings());
+    next.apply({ kind: 'replace', saved: genie.savedRatings() });
     retired.push(genie);
     genie = next;
   }
@@ -153,6 +154,25 @@ export function createHost() {
     }
   }
 
+  // The view being computed, and the one after it that the changes since then share.
+  let computing = null;
+  let next = null;
+  let seq = 0;
+  /** `{k, fresh}`: how many recommendations and new movies the page last asked for. */
+  let shape = { k: 12, fresh: 4 };
+
+  function nextView() {
+    next ??= (async () => {
+      await computing?.catch(() => {});
+      // Changes already posted to this Worker apply before the view starts.
+      await new Promise((resolve) => setTimeout(resolve));
+      next = null;
+      computing = onGenie((g) => g.view(shape.k, shape.fresh)).then((view) => ({ ...view, seq: ++seq }));
+      return computing;
+    })();
+    return next;
+  }
+
   return async function handle(method, args) {
     if (method === 'prepare') {
       prepare().catch(() => {}); // `create` reports the failure
@@ -166,16 +186,15 @@ export function createHost() {
       bytes = bundle;
       genie = await Genie.create(bytes, false, saved);
       return {
-        value: {
-          attribution: genie.attribution(),
-          warnings: genie.warnings(),
-          popularityWeight: genie.popularityWeight(),
-          wasmReadyAt: readyAt,
-        },
-        ratings: genie.ratings(),
-        stats: genie.stats(),
-        engine,
+        value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt: readyAt },
       };
+    }
+    if (!genie) throw new Error(`"${method}" was called before the model loaded`);
+    if (method === 'change') {
+      const [change, asked] = args;
+      if (asked) shape = asked;
+      const value = change ? genie.apply(change) : null;
+      return { value, view: await nextView(), engine };
     }
     if (method === 'upgrade') {
       upgrading ??= upgrade(...args).then((verdict) => {
@@ -183,19 +202,11 @@ export function createHost() {
         return engine;
       });
       const value = await upgrading;
-      return { value, stats: genie.stats(), engine };
+      return { value, stats: genie.stats() };
     }
-    if (!CALLS.has(method)) {
-      throw new Error(`unknown call "${method}"; expected create, upgrade or one of ${[...CALLS].join(', ')}`);
+    if (!READS.has(method)) {
+      throw new Error(`unknown call "${method}"; expected create, change, upgrade or one of ${[...READS].join(', ')}`);
     }
-    if (!genie) throw new Error(`"${method}" was called before the model loaded`);
-    const value = await onGenie((g) => g[method](...args));
-    if (CHANGES.has(method)) return { value, ratings: genie.ratings(), saved: genie.savedRatings() };
-    // Another tab's saved text, already in storage: nothing to save back.
-    if (method === 'replaceRatings') {
-      return { value, ratings: genie.ratings(), popularityWeight: genie.popularityWeight() };
-    }
-    if (method === 'recommend') return { value, stats: genie.stats(), engine };
-    return { value };
+    return { value: await onGenie((g) => g[method](...args)) };
   };
 }

@@ -1,7 +1,7 @@
-// The page: downloads the bundle, hands thumbs to the one Genie (running in a module Worker,
-// genie-client.js) and renders the plain data it returns. Ranking, reasons, search and the
-// ratings' format are Rust's; this file only draws and collects. Every title goes in as text
-// (textContent), never as HTML.
+// The page: downloads the bundle, sends each change of the visitor's to the one Genie (running
+// in a module Worker, genie-client.js) and draws the view it answers with. Ranking, reasons,
+// titles, search and the ratings' format are Rust's; this file only draws and collects. Every
+// title goes in as text (textContent), never as HTML.
 import { startGenie } from './genie-client.js';
 
 const BUNDLE_URL = 'assets/movie-genie.bundle';
@@ -34,23 +34,21 @@ const ms = (v) => (v == null ? '–' : `${v < 10 ? v.toFixed(1) : Math.round(v)}
 
 /** The Genie's client (genie-client.js): every call is a promise. */
 let genie;
-/** `genie.ratings` after the last change, and movieId → thumbs from it (ahead of the Genie
- *  while a change is on its way, so the pressed thumb shows at once). */
-let ratedMovies = [];
+/** The last view drawn (`Genie.view`): ratings, recommendations, new movies, stats, the
+ *  popularity weight. */
+let view = null;
+/** movieId → thumbs from the view's ratings, ahead of it while a change is on its way (the
+ *  pressed thumb shows at once). */
 let rated = new Map();
+/** Which engine runs the model and why (genie-host.js). */
+let engine = null;
 /** The STARTER_POOL most popular movies (search hits): starters and the genre list. */
 let popular = [];
 let starterShown = new Set();
-let lastRecs = [];
-let lastNew = [];
 let lastUpdateMs = null;
 let undoAction = null;
 
 // ---- rendering -------------------------------------------------------------------------------
-
-function label(m) {
-  return m.year ? `${m.title} (${m.year})` : m.title;
-}
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -80,7 +78,7 @@ function thumbIcon(t) {
 }
 
 function thumbButtons(m) {
-  const group = el('div', { class: 'thumbs', role: 'group', 'aria-label': `Rate ${label(m)}` });
+  const group = el('div', { class: 'thumbs', role: 'group', 'aria-label': `Rate ${m.label}` });
   for (const t of THUMBS) {
     group.append(el('button', {
       type: 'button',
@@ -94,20 +92,21 @@ function thumbButtons(m) {
   return group;
 }
 
-/** One movie: title, year, a "new" mark, genres, optional reason, thumbs. `data-movie-id` ties it to thumbs. */
+/** One movie: title, year, a "new" mark, genres, optional reason, thumbs. `data-movie-id` ties
+ *  it to thumbs. */
 function card(m, { reason = null, remove = false } = {}) {
   const title = el('h3', { class: 'title' }, el('span', { text: m.title }));
   if (m.year) title.append(' ', el('span', { class: 'year', text: `(${m.year})` }));
   // Added to the catalog after training (`movie-genie add-movies`).
   if (m.new) title.append(' ', el('span', { class: 'new', text: 'new' }));
-  const li = el('li', { class: 'card', 'data-movie-id': String(m.movieId) }, title);
+  const li = el('li', { class: 'card', 'data-movie-id': String(m.movieId), 'data-label': m.label }, title);
   if (m.genres?.length) li.append(el('p', { class: 'genres', text: m.genres.join(' · ') }));
   if (reason) li.append(reason);
   const actions = el('div', { class: 'actions' }, thumbButtons(m));
   if (remove) {
     actions.append(el('button', {
       type: 'button', class: 'link remove', text: 'Remove',
-      'data-action': 'remove', 'aria-label': `Remove your thumbs on ${label(m)}`,
+      'data-action': 'remove', 'aria-label': `Remove your thumbs on ${m.label}`,
     }));
   }
   li.append(actions);
@@ -132,30 +131,23 @@ function replaceKeepingFocus(list, items, fallback) {
   (target?.querySelector(selector) ?? target?.querySelector('button') ?? fallback).focus();
 }
 
-/** A recommendation's card with its reason. */
+/** A recommendation's card with its reason: a liked movie it resembles (`data-because-id`), or
+ *  "taste" when none is close enough to name. */
 function recCard(r) {
-  let reason = null;
-  if (r.because && r.becauseMovieId != null) {
-    const liked = rated.get(r.becauseMovieId);
-    const title = liked != null ? titleOf(r.becauseMovieId) : null;
-    reason = el('p', { class: 'because', 'data-because-id': String(r.becauseMovieId) });
-    // The title comes from the visitor's own ratings; the Rust text is the fallback.
-    if (title) reason.append('Because you liked ', el('cite', { text: title }));
-    else reason.textContent = capitalise(r.because);
-  } else if (r.because) {
-    // No liked movie is close to this one: the reason says so rather than name one.
-    reason = el('p', { class: 'because taste', text: capitalise(r.because) });
-  }
+  if (!r.because) return card(r);
+  const named = r.becauseMovieId != null;
+  const reason = el('p', { class: named ? 'because' : 'because taste', text: r.because });
+  if (named) reason.dataset.becauseId = String(r.becauseMovieId);
   return card(r, { reason });
 }
 
 function renderRecs() {
   const genre = $('genre').value;
-  const shown = lastRecs
+  const shown = view.recommendations
     .filter((r) => !rated.has(r.movieId) && (!genre || r.genres.includes(genre)))
     .slice(0, SHOWN_RECS);
   replaceKeepingFocus($('recs'), shown.map(recCard), $('recs-heading'));
-  const fresh = lastNew.filter((r) => !rated.has(r.movieId));
+  const fresh = view.fresh.filter((r) => !rated.has(r.movieId));
   $('fresh').hidden = fresh.length === 0;
   replaceKeepingFocus($('fresh-list'), fresh.map(recCard), $('recs-heading'));
   const empty = $('recs-empty');
@@ -169,35 +161,19 @@ function renderRecs() {
     : 'Popular picks for now: like a few movies to make them yours.';
 }
 
-const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
-
 /** The "familiar ↔ discover" slider: 0 (familiar) is popularity weight 1, 100 (discover) is 0. */
 const sliderOf = (weight) => Math.round((1 - weight) * 100);
 const weightOf = (slider) => 1 - Number(slider) / 100;
 
 function renderDiscover() {
-  const { value, shipped } = genie.popularityWeight;
+  const { value, shipped } = view.popularityWeight;
   $('discover').value = String(sliderOf(value));
   $('discover-default').hidden = sliderOf(value) === sliderOf(shipped);
 }
 
 /** Moves the control: re-ranks with the same visitor vector (no fine-tuning) and saves it. */
-async function setDiscover(slider) {
-  changesInFlight++;
-  syncBusy();
-  try {
-    await genie.setPopularityWeight(weightOf(slider));
-  } finally {
-    changesInFlight--;
-    renderDiscover();
-    renderStorageNote();
-  }
-  return update();
-}
-
-function titleOf(movieId) {
-  const m = ratedMovies.find((r) => r.movieId === movieId);
-  return m ? label(m) : null;
+function setDiscover(slider) {
+  return send({ kind: 'popularityWeight', value: weightOf(slider) });
 }
 
 /** Sets `aria-pressed` on every thumb under `root` from the ratings. */
@@ -208,14 +184,10 @@ function syncPressed(root = document) {
   }
 }
 
-/** Changes sent to the Genie and not yet answered. */
-let changesInFlight = 0;
-
 function syncRatings() {
-  ratedMovies = genie.ratings;
-  rated = new Map(ratedMovies.map((r) => [r.movieId, r.thumbs]));
+  rated = new Map(view.ratings.map((r) => [r.movieId, r.thumbs]));
   syncPressed();
-  const mine = [...ratedMovies].reverse().map((r) => card(r, { remove: true }));
+  const mine = [...view.ratings].reverse().map((r) => card(r, { remove: true }));
   replaceKeepingFocus($('mine'), mine, $('mine-heading'));
   $('mine-empty').hidden = mine.length > 0;
   $('mine-count').textContent = mine.length ? `(${mine.length})` : '';
@@ -223,18 +195,18 @@ function syncRatings() {
 }
 
 function renderEngine() {
-  const s = genie.stats;
+  const s = view.stats;
   const b = s.backend;
-  const e = genie.engine;
+  const e = engine;
   const medians = e?.gpuMs != null
     ? ` (update median: WebGPU ${ms(e.gpuMs)}, CPU ${ms(e.cpuMs)}${e.remembered ? ', measured on an earlier visit' : ''})`
     : '';
   const why = e?.reason ? ` — ${e.reason}${medians}` : '';
-  const engine = b.kind === 'webgpu' ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}` : 'CPU (WebAssembly)';
+  const running = b.kind === 'webgpu' ? `WebGPU${b.adapter ? ` (${b.adapter})` : ''}` : 'CPU (WebAssembly)';
   const where = genie.where === 'worker' ? 'in a background Worker' : 'in the page';
   const work = s.reusedVector ? `rank ${ms(s.rankMs)}, same thumbs: no fine-tuning`
     : `fine-tune ${ms(s.personalizeMs)}, rank ${ms(s.rankMs)}`;
-  $('engine').textContent = `Engine: ${engine}, ${where}${why} · last update ${ms(lastUpdateMs)} ` +
+  $('engine').textContent = `Engine: ${running}, ${where}${why} · last update ${ms(lastUpdateMs)} ` +
     `(${work}) · model loaded in ${ms(s.loadMs)} · ${number.format(s.catalog)} movies`;
 }
 
@@ -256,83 +228,63 @@ function say(text, undo = null) {
   $('undo').hidden = !undo;
 }
 
-// ---- updates -------------------------------------------------------------------------------
+// ---- changes ---------------------------------------------------------------------------------
 
-let updating = null;
-let dirty = false;
+/** Changes sent to the Genie and not yet answered, and when the first of them was made. */
+let changesInFlight = 0;
 let changedAt = null;
 
-/** Recomputes the recommendations; changes made meanwhile trigger one more pass before drawing. */
-function update() {
-  dirty = true;
-  changedAt ??= performance.now();
-  updating ??= (async () => {
-    try {
-      while (dirty) {
-        dirty = false;
-        const recs = await genie.recommend($('genre').value ? GENRE_POOL : SHOWN_RECS);
-        const fresh = genie.stats.newMovies ? await genie.newForYou(SHOWN_NEW) : [];
-        if (!dirty) [lastRecs, lastNew] = [recs, fresh];
-      }
-      lastUpdateMs = performance.now() - changedAt;
-      renderRecs();
-      renderEngine();
-      if (!performance.getEntriesByName('first-recs').length) performance.mark('first-recs');
-    } catch (e) {
-      showError(`Could not update the recommendations: ${message(e)}`);
-    } finally {
-      changedAt = null;
-      updating = null;
-      syncBusy();
-    }
-  })();
-  syncBusy();
-  return updating;
-}
+/** What the page asks the Genie to draw: a genre filter picks from a larger pool. */
+const shape = () => ({ k: $('genre').value ? GENRE_POOL : SHOWN_RECS, fresh: SHOWN_NEW });
 
-/** The recommendations are busy from a change until the update after it has drawn. */
-function syncBusy() {
-  $('recs').setAttribute('aria-busy', String(changesInFlight > 0 || updating !== null));
-}
-
-/** Sends one change; the thumb shows pressed at once, and the Genie's answer confirms it. */
-async function setThumbs(movieId, thumbs) {
-  if (thumbs == null) rated.delete(movieId);
-  else rated.set(movieId, thumbs);
-  syncPressed();
+/**
+ * Sends one change (`Genie.apply`'s `{kind, …}`; null: none) and draws the view it is answered
+ * with, unless a newer one was drawn; resolves to the change's outcome. The recommendations
+ * are busy until every change sent has been answered.
+ */
+async function send(change) {
   changesInFlight++;
+  changedAt ??= performance.now();
   syncBusy();
   try {
-    if (thumbs == null) await genie.unrate(movieId);
-    else await genie.rate(movieId, thumbs);
+    const reply = await genie.change(change, shape());
+    engine = reply.engine;
+    if (reply.view.seq > (view?.seq ?? 0)) view = reply.view;
+    return reply.value;
   } finally {
-    if (--changesInFlight === 0) syncRatings();
+    if (--changesInFlight === 0) {
+      lastUpdateMs = performance.now() - changedAt;
+      changedAt = null;
+    }
+    if (view) {
+      if (changesInFlight === 0) syncRatings();
+      renderRecs();
+      renderDiscover();
+      renderEngine();
+      if (!performance.getEntriesByName('first-recs').length) performance.mark('first-recs');
+    }
     syncBusy();
     renderStorageNote();
   }
-  return update();
 }
 
-/** Waits for a bulk change (import, wipe), marked busy meanwhile, then shows its result. */
-async function changing(done) {
-  changesInFlight++;
-  syncBusy();
-  try {
-    return await done;
-  } finally {
-    changesInFlight--;
-    syncRatings();
-    renderStorageNote();
-    await update();
-  }
+function syncBusy() {
+  $('recs').setAttribute('aria-busy', String(changesInFlight > 0));
 }
 
-/** A thumb press: rate, or undo when that thumb was already pressed. */
-function onThumb(movieId, value, m) {
+/** Sets or removes thumbs; the thumb shows pressed at once, and the Genie's view confirms it. */
+function setThumbs(movieId, thumbs) {
+  if (thumbs == null) rated.delete(movieId);
+  else rated.set(movieId, thumbs);
+  syncPressed();
+  return send(thumbs == null ? { kind: 'unrate', movieId } : { kind: 'rate', movieId, thumbs });
+}
+
+/** A thumb press on the movie named `name`: rate, or undo when that thumb was already pressed. */
+function onThumb(movieId, value, name) {
   const before = rated.get(movieId);
   const after = before === value ? null : value;
   const done = setThumbs(movieId, after);
-  const name = label(m);
   const undo = () => setThumbs(movieId, before ?? null).catch((e) => showError(message(e)));
   if (after == null) say(`Removed your thumbs on ${name}.`, undo);
   else say(`You ${THUMBS.find((t) => t.value === after).past} ${name}.`, undo);
@@ -416,14 +368,14 @@ async function exportRatings() {
   const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
   el('a', { href: url, download: 'movie-genie-ratings.json' }).click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  say(`Exported ${genie.ratings.length} ratings to movie-genie-ratings.json.`);
+  say(`Exported ${rated.size} ratings to movie-genie-ratings.json.`);
 }
 
 /** Adds the ratings of a file written by Export (or saved-ratings text), in one change. */
 async function importRatings(file) {
   let result;
   try {
-    result = await changing(genie.mergeRatings(await file.text()));
+    result = await send({ kind: 'merge', text: await file.text() });
   } catch (e) {
     throw new Error(`${file.name}: ${message(e)}`);
   }
@@ -435,7 +387,7 @@ async function importRatings(file) {
 async function wipe() {
   const n = rated.size;
   if (!confirm(`Wipe all ${n} ratings from this browser? Export them first to keep a copy.`)) return;
-  await changing(genie.clearRatings());
+  await send({ kind: 'clear' });
   say(`Wiped ${n} ratings from this browser.`);
 }
 
@@ -457,14 +409,10 @@ function wire() {
     const item = button?.closest('[data-movie-id]');
     if (!item) return;
     const movieId = Number(item.dataset.movieId);
-    const m = {
-      movieId,
-      title: item.querySelector('.title span').textContent,
-      year: item.querySelector('.year')?.textContent.slice(1, -1),
-    };
+    const name = item.dataset.label;
     let done;
-    if (button.dataset.thumbs) done = onThumb(movieId, Number(button.dataset.thumbs), m);
-    else if (button.dataset.action === 'remove') done = onThumb(movieId, rated.get(movieId), m);
+    if (button.dataset.thumbs) done = onThumb(movieId, Number(button.dataset.thumbs), name);
+    else if (button.dataset.action === 'remove') done = onThumb(movieId, rated.get(movieId), name);
     done?.catch((e) => showError(message(e)));
   });
   $('undo').addEventListener('click', () => {
@@ -477,12 +425,12 @@ function wire() {
     // Keyboard users land on the first new movie.
     addStarters()[0]?.querySelector('button')?.focus();
   });
-  $('genre').addEventListener('change', () => update());
+  $('genre').addEventListener('change', () => send(null).catch((e) => showError(message(e))));
   $('discover').addEventListener('change', (event) => {
     setDiscover(event.target.value).catch((e) => showError(message(e)));
   });
   $('discover-default').addEventListener('click', () => {
-    setDiscover(sliderOf(genie.popularityWeight.shipped)).catch((e) => showError(message(e)));
+    setDiscover(sliderOf(view.popularityWeight.shipped)).catch((e) => showError(message(e)));
   });
   $('export').addEventListener('click', () => exportRatings().catch((e) => showError(message(e))));
   $('import').addEventListener('change', async (event) => {
@@ -546,18 +494,20 @@ async function main() {
   const lines = genie.attribution.split('\n').map((l) => l.trim()).filter(Boolean);
   if (lines.length) $('attribution').replaceChildren(...lines.map((l) => el('p', { text: l })));
 
-  syncRatings();
-  renderDiscover();
   wire();
-  genie.followOtherTabs((done) => {
-    changing(done).then((warnings) => {
-      renderDiscover();
+  genie.followOtherTabs((saved) => {
+    send({ kind: 'replace', saved }).then(({ warnings }) => {
       say(`Your thumbs changed in another tab of this browser; this one follows (${rated.size} now).`);
       if (warnings.length) console.warn('movie-genie:', ...warnings);
     }).catch((e) => showError(message(e)));
   });
+  try {
+    await send(null); // recommendations first: they are what the visitor came for
+  } catch (e) {
+    showError(`Could not compute the recommendations: ${message(e)}`);
+    return;
+  }
   const warnings = genie.warnings;
-  renderStorageNote();
   if (genie.storageProblem) {
     say('Rate a few movies you know; recommendations update as you go.');
   } else if (warnings.length) {
@@ -568,12 +518,13 @@ async function main() {
     say(rated.size ? `Welcome back: ${rated.size} ratings restored from this browser.`
       : 'Rate a few movies you know; recommendations update as you go.');
   }
-  await update(); // recommendations first: they are what the visitor came for
   // Then, in the background, whether WebGPU takes over (?gpu=force or ?gpu=off override).
   const gpu = { force: 'force', off: 'off', 0: 'off' }[params.get('gpu')] ?? 'auto';
-  genie.upgrade(gpu).then(() => {
+  genie.upgrade(gpu).then(({ value, stats }) => {
+    engine = value;
+    view = { ...view, stats };
     renderEngine();
-    document.body.dataset.engine = genie.engine.kind;
+    document.body.dataset.engine = engine.kind;
   }).catch((e) => console.warn('movie-genie: the engine stays on the CPU:', message(e)));
 
   popular = await genie.search('', STARTER_POOL);

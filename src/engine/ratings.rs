@@ -175,6 +175,7 @@ mod tests {
                 thumbs: Thumbs::Up,
                 title: "Heat".into(),
                 year: Some(1995),
+                label: "Heat (1995)".into(),
                 new: false,
             }],
             0.5,

@@ -24,7 +24,7 @@ use crate::engine::{ItemIndex, MovieId, Thumbs, ThumbsError};
 pub type Clock = fn() -> f64;
 
 /// The reason of a recommendation that no liked movie is near enough to name.
-pub const TASTE_REASON: &str = "popular with people who share your taste";
+pub const TASTE_REASON: &str = "Popular with people who share your taste";
 
 /// What can go wrong loading a recommender or answering a visitor.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,11 +60,14 @@ pub struct Recommendation {
     pub movie_id: MovieId,
     pub title: String,
     pub year: Option<i32>,
+    /// "Title (year)", as the page names the movie.
+    pub label: String,
     pub genres: Vec<String>,
     /// cosine / τ + β · item bias for recommendations, cosine for similar movies.
     pub score: f32,
-    /// Why it is recommended: "because you liked X" when a liked movie of a shared genre is
-    /// near enough (`score::reason`), else [`TASTE_REASON`]; none before any thumbs up.
+    /// Why it is recommended, as the page shows it: "Because you liked X (year)" when a liked
+    /// movie of a shared genre is near enough (`score::reason`), else [`TASTE_REASON`]; none
+    /// before any thumbs up.
     pub because: Option<String>,
     pub because_movie_id: Option<MovieId>,
     /// Added after training (`movie-genie add-movies`); the page marks it new.
@@ -79,6 +82,8 @@ pub struct RatedMovie {
     pub thumbs: Thumbs,
     pub title: String,
     pub year: Option<i32>,
+    /// "Title (year)", as the page names the movie.
+    pub label: String,
     /// Added after training (`movie-genie add-movies`).
     pub new: bool,
 }
@@ -360,6 +365,7 @@ impl Recommender {
                     thumbs,
                     title: entry.title.clone(),
                     year: entry.year,
+                    label: entry.label(),
                     new: entry.new,
                 })
             })
@@ -621,20 +627,13 @@ impl Recommender {
             movie_id: e.movie_id,
             title: e.title.clone(),
             year: e.year,
+            label: e.label(),
             genres: e.genres.clone(),
             score,
-            because: because.map(|b| format!("because you liked {}", display_title(b))),
+            because: because.map(|b| format!("Because you liked {}", b.label())),
             because_movie_id: because.map(|b| b.movie_id),
             new: e.new,
         }
-    }
-}
-
-/// "Title (Year)", or the title alone.
-fn display_title(entry: &CatalogEntry) -> String {
-    match entry.year {
-        Some(year) => format!("{} ({year})", entry.title),
-        None => entry.title.clone(),
     }
 }
 
@@ -737,8 +736,8 @@ mod tests {
         assert!(!ids(&warm).contains(&MovieId(11)));
         assert_ne!(ids(&cold), ids(&warm));
         // The only liked movie is the reason of every recommendation near enough to it.
-        let title = display_title(r.entry(liked).unwrap());
-        let named = format!("because you liked {title}");
+        let title = r.entry(liked).unwrap().label();
+        let named = format!("Because you liked {title}");
         let liked_row = r.items.row(r.by_id[&liked].0 as usize).to_vec();
         for rec in &warm {
             let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);

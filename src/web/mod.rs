@@ -8,23 +8,24 @@
 //! calibrate it against the CPU (`calibrate`) and switches only when it is clearly faster.
 //! Everything else is `recommender`, which is tested natively.
 //!
-//! The page owns the saved ratings (`www/genie-client.js`; a Worker has no localStorage): a
-//! Genie restores from the text the page read and hands back `savedRatings()` to store.
+//! The page sends each change of the visitor's to `apply` and draws what `view` answers: the
+//! ratings, recommendations, stats and the text to store, display-ready. The page owns the
+//! saved ratings (`www/genie-client.js`; a Worker has no localStorage): a Genie restores from
+//! the text the page read, and `view` hands back the text to store.
 
 use std::cell::RefCell;
 
 use burn::tensor::Device;
 use js_sys::{Function, Promise, Reflect};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::engine::Thumbs;
-use crate::engine::bundle::Bundle;
-use crate::engine::bundle::{Int8Table, ItemTable};
+use crate::engine::bundle::{Bundle, CatalogEntry, Int8Table, ItemTable};
 use crate::engine::rank::TopK;
 use crate::engine::ratings::{decode_ratings, encode_ratings, encode_ratings_file, parse_ratings};
-use crate::engine::recommender::{Recommender, Stats};
+use crate::engine::recommender::{RatedMovie, Recommendation, Recommender, Stats};
 use crate::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
 
 pub mod js;
@@ -55,12 +56,85 @@ struct GenieStats<'a> {
     backend: &'a BackendInfo,
 }
 
+/// One change of the visitor's, as the page sends it to `apply` (`kind` names it; fields in
+/// camelCase).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Change {
+    /// Thumbs (-1, 1 or 2) on a movie.
+    Rate { movie_id: f64, thumbs: f64 },
+    /// Removes the thumbs on a movie (none: nothing changes).
+    Unrate { movie_id: f64 },
+    /// Forgets every rating.
+    Clear,
+    /// Adds the ratings of `text` (a file Export wrote, or saved-ratings text); text that is
+    /// not ratings at all is an error.
+    Merge { text: String },
+    /// Replaces the ratings and popularity weight with those of `saved` (`null`: none): the
+    /// text another tab of this browser stored, so each tab follows the last change in any.
+    Replace { saved: Option<String> },
+    /// How much popularity counts, from 0 (discover: taste alone) to 1 (familiar: as trained),
+    /// kept with the ratings; re-ranks without fine-tuning again.
+    PopularityWeight { value: f64 },
+}
+
+/// What `apply` answers.
+#[derive(Debug, Clone, Serialize)]
+struct Outcome {
+    /// Ratings the change set.
+    kept: usize,
+    /// What of the change's text was dropped, and why.
+    warnings: Vec<String>,
+}
+
+impl Outcome {
+    fn kept(kept: usize) -> Outcome {
+        Outcome {
+            kept,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// What `view` answers: everything the page draws.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct View<'a> {
+    ratings: Vec<RatedMovie>,
+    recommendations: Vec<Recommendation>,
+    fresh: Vec<Recommendation>,
+    stats: GenieStats<'a>,
+    /// The saved-ratings text the page stores.
+    saved: String,
+    popularity_weight: PopularityWeight,
+}
+
+/// The visitor's popularity weight and the bundle's default.
+#[derive(Debug, Clone, Serialize)]
+struct PopularityWeight {
+    value: f64,
+    shipped: f64,
+}
+
+/// A search hit: the catalog entry with the page's name for it.
+#[derive(Debug, Clone, Serialize)]
+struct SearchHit<'a> {
+    #[serde(flatten)]
+    entry: &'a CatalogEntry,
+    label: String,
+}
+
 /// A visitor's recommender in the page.
 #[wasm_bindgen]
 pub struct Genie {
     inner: RefCell<Recommender>,
     backend: BackendInfo,
-    warnings: RefCell<Vec<String>>,
+    /// What of the saved ratings `create` was given was dropped, and why.
+    warnings: Vec<String>,
     attribution: String,
     load_ms: f64,
 }
@@ -74,9 +148,9 @@ thread_local! {
 #[wasm_bindgen]
 impl Genie {
     /// Loads a bundle on WebGPU when `preferGpu` and the browser gives an adapter, else on the
-    /// CPU, and restores the visitor's ratings from `saved` (text a former `savedRatings()`
-    /// gave; invalid entries are dropped with a warning). Touches no storage: the page owns it
-    /// (a Worker has none).
+    /// CPU, and restores the visitor's ratings from `saved` (text a former `view` gave;
+    /// invalid entries are dropped with a warning). Touches no storage: the page owns it (a
+    /// Worker has none).
     pub async fn create(
         bytes: Vec<u8>,
         #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
@@ -99,114 +173,62 @@ impl Genie {
         encode_ratings_file(&inner.rated_movies(), inner.popularity_weight())
     }
 
-    /// Adds the ratings of `text` (a file Export wrote, or saved-ratings text) to the
-    /// visitor's, in one change: `{kept, warnings}`, the entries taken and what was dropped
-    /// and why. Text that is not ratings at all is an error and changes nothing.
-    #[wasm_bindgen(js_name = mergeRatings)]
-    pub fn merge_ratings(&self, text: &str) -> Result<JsValue, JsError> {
-        let mut inner = self.inner.borrow_mut();
-        let parsed = parse_ratings(text, |id| inner.entry(id).is_some())
-            .map_err(|reason| JsError::new(&format!("it is {reason}")))?;
-        for &(id, thumbs) in &parsed.ratings {
-            inner.rate(id, thumbs)?;
-        }
-        to_js(&serde_json::json!({
-            "kept": parsed.ratings.len(),
-            "warnings": parsed.warnings,
-        }))
+    /// Applies one change of the visitor's (a [`Change`] as a JS object, e.g.
+    /// `{kind: "rate", movieId: 1, thumbs: 2}`) and answers `{kept, warnings}`: the ratings the
+    /// change set, and what of its text was dropped and why. An invalid change is an error and
+    /// changes nothing. The next `view` shows the result.
+    pub fn apply(&self, change: JsValue) -> Result<JsValue, JsError> {
+        let change: Change = serde_wasm_bindgen::from_value(change)
+            .map_err(|e| JsError::new(&format!("not a change: {e}")))?;
+        to_js(&self.apply_change(change)?)
     }
 
-    /// Sets how much popularity counts in the ranking, from 0 (discover: taste alone) to 1
-    /// (familiar: as trained), kept with the ratings; the next `recommend` re-ranks without
-    /// fine-tuning again.
-    #[wasm_bindgen(js_name = setPopularityWeight)]
-    pub fn set_popularity_weight(&self, weight: f64) -> Result<(), JsError> {
-        self.inner.borrow_mut().set_popularity_weight(weight)?;
-        Ok(())
-    }
-
-    /// Replaces the ratings and popularity weight with those in `saved` (`null`: none), the
-    /// text another tab of this browser stored: the page calls it when the shared storage
-    /// changes under it, so each tab follows the last change made in any of them. Saves
-    /// nothing; returns what of `saved` was dropped, as warnings.
-    #[wasm_bindgen(js_name = replaceRatings)]
-    pub fn replace_ratings(&self, saved: Option<String>) -> Result<JsValue, JsError> {
-        let mut inner = self.inner.borrow_mut();
-        let restored = saved
-            .map(|text| decode_ratings(&text, |id| inner.entry(id).is_some()))
-            .unwrap_or_default();
-        inner.clear_ratings();
-        inner.restore(&restored.ratings);
-        let weight = restored
-            .popularity_weight
-            .unwrap_or_else(|| inner.default_popularity_weight());
-        inner.set_popularity_weight(weight)?;
-        to_js(&restored.warnings)
-    }
-
-    /// `{value, shipped}`: the visitor's popularity weight and the bundle's default.
-    #[wasm_bindgen(js_name = popularityWeight)]
-    pub fn popularity_weight(&self) -> Result<JsValue, JsError> {
-        let inner = self.inner.borrow();
-        to_js(&serde_json::json!({
-            "value": inner.popularity_weight(),
-            "shipped": inner.default_popularity_weight(),
-        }))
-    }
-
-    /// Records thumbs (-1, 1 or 2) on a movie.
-    pub fn rate(
+    /// Everything the page draws, after an update for the current ratings (fine-tuning only
+    /// when they changed): `{ratings, recommendations, fresh, stats, saved, popularityWeight}`,
+    /// with the `k` best unrated movies, the `freshK` best movies added after training (the
+    /// "new for you" shelf; none without them) and the text the page stores.
+    pub async fn view(
         &self,
-        #[wasm_bindgen(js_name = movieId)] movie_id: f64,
-        thumbs: f64,
-    ) -> Result<(), JsError> {
-        let id = js::movie_id(movie_id)?;
-        let thumbs = Thumbs::from_f64(thumbs)?;
-        self.inner.borrow_mut().rate(id, thumbs)?;
-        Ok(())
-    }
-
-    /// Removes the thumbs on a movie; `false` when it was not rated.
-    pub fn unrate(
-        &self,
-        #[wasm_bindgen(js_name = movieId)] movie_id: f64,
-    ) -> Result<bool, JsError> {
-        Ok(self.inner.borrow_mut().unrate(js::movie_id(movie_id)?)?)
-    }
-
-    /// Forgets every rating.
-    #[wasm_bindgen(js_name = clearRatings)]
-    pub fn clear_ratings(&self) {
-        self.inner.borrow_mut().clear_ratings();
-    }
-
-    /// The `k` best unrated movies for the visitor:
-    /// `[{movieId, title, year, genres, score, because, becauseMovieId}]`.
-    pub async fn recommend(&self, k: f64) -> Result<JsValue, JsError> {
+        k: f64,
+        #[wasm_bindgen(js_name = freshK)] fresh_k: f64,
+    ) -> Result<JsValue, JsError> {
         let k = js::count("k", k, MAX_RESULTS)?;
-        // No borrow spans the await: the page may rate while the device works.
+        let fresh_k = js::count("freshK", fresh_k, MAX_RESULTS)?;
+        // No borrow spans the await: the page may change the ratings while the device works.
         let pending = self.inner.borrow().start_update()?;
         let user = pending.finish().await?;
-        let recs = self.inner.borrow_mut().rank(user, k)?;
-        to_js(&recs)
-    }
-
-    /// The `k` best movies added after training for the last update's vector (the "new for
-    /// you" shelf): same shape as `recommend`; empty before any update or without new movies.
-    #[wasm_bindgen(js_name = newForYou)]
-    pub fn new_for_you(&self, k: f64) -> Result<JsValue, JsError> {
-        let k = js::count("k", k, MAX_RESULTS)?;
-        to_js(&self.inner.borrow().new_for_you(k)?)
+        let recommendations = self.inner.borrow_mut().rank(user, k)?;
+        let inner = self.inner.borrow();
+        to_js(&View {
+            ratings: inner.rated_movies(),
+            recommendations,
+            fresh: inner.new_for_you(fresh_k)?,
+            stats: self.genie_stats(&inner),
+            saved: encode_ratings(inner.ratings(), inner.popularity_weight()),
+            popularity_weight: PopularityWeight {
+                value: inner.popularity_weight(),
+                shipped: inner.default_popularity_weight(),
+            },
+        })
     }
 
     /// Up to `limit` movies whose title contains `text` (case and accents ignored), most popular
-    /// first: `[{movieId, title, year, genres, tmdbId, popularity}]`.
+    /// first: `[{movieId, title, year, label, genres, tmdbId, popularity, new}]`.
     pub fn search(&self, text: &str, limit: f64) -> Result<JsValue, JsError> {
         let limit = js::count("limit", limit, MAX_RESULTS)?;
-        to_js(&self.inner.borrow().search(text, limit))
+        let inner = self.inner.borrow();
+        let hits: Vec<SearchHit> = inner
+            .search(text, limit)
+            .into_iter()
+            .map(|entry| SearchHit {
+                label: entry.label(),
+                entry,
+            })
+            .collect();
+        to_js(&hits)
     }
 
-    /// The `k` movies nearest to `movieId` (cosine): same shape as `recommend`.
+    /// The `k` movies nearest to `movieId` (cosine): shaped as `view`'s recommendations.
     pub fn similar(
         &self,
         #[wasm_bindgen(js_name = movieId)] movie_id: f64,
@@ -217,28 +239,20 @@ impl Genie {
         to_js(&self.inner.borrow().similar(id, k)?)
     }
 
-    /// The visitor's ratings: `[{movieId, thumbs, title, year}]`.
-    pub fn ratings(&self) -> Result<JsValue, JsError> {
-        to_js(&self.inner.borrow().rated_movies())
-    }
-
     /// `{kind: "webgpu" | "cpu", adapter, fallbackReason}`.
     pub fn backend(&self) -> Result<JsValue, JsError> {
         to_js(&self.backend)
     }
 
-    /// `{personalizeMs, rankMs, reusedVector, ratings, catalog, steps, loadMs, backend}`.
+    /// `{personalizeMs, rankMs, reusedVector, ratings, catalog, newMovies, steps, loadMs,
+    /// backend}`, as in `view`.
     pub fn stats(&self) -> Result<JsValue, JsError> {
-        to_js(&GenieStats {
-            update: self.inner.borrow().stats(),
-            load_ms: self.load_ms,
-            backend: &self.backend,
-        })
+        to_js(&self.genie_stats(&self.inner.borrow()))
     }
 
     /// What was dropped from the saved ratings, for the page.
     pub fn warnings(&self) -> Result<JsValue, JsError> {
-        to_js(&*self.warnings.borrow())
+        to_js(&self.warnings)
     }
 
     /// The data sources' attribution lines, shown by the page.
@@ -267,6 +281,64 @@ impl Genie {
 }
 
 impl Genie {
+    fn genie_stats(&self, inner: &Recommender) -> GenieStats<'_> {
+        GenieStats {
+            update: inner.stats(),
+            load_ms: self.load_ms,
+            backend: &self.backend,
+        }
+    }
+
+    fn apply_change(&self, change: Change) -> Result<Outcome, JsError> {
+        let mut inner = self.inner.borrow_mut();
+        let outcome = match change {
+            Change::Rate { movie_id, thumbs } => {
+                let id = js::movie_id(movie_id)?;
+                inner.rate(id, Thumbs::from_f64(thumbs)?)?;
+                Outcome::kept(1)
+            }
+            Change::Unrate { movie_id } => {
+                inner.unrate(js::movie_id(movie_id)?)?;
+                Outcome::kept(0)
+            }
+            Change::Clear => {
+                inner.clear_ratings();
+                Outcome::kept(0)
+            }
+            Change::Merge { text } => {
+                let parsed = parse_ratings(&text, |id| inner.entry(id).is_some())
+                    .map_err(|reason| JsError::new(&format!("it is {reason}")))?;
+                for &(id, thumbs) in &parsed.ratings {
+                    inner.rate(id, thumbs)?;
+                }
+                Outcome {
+                    kept: parsed.ratings.len(),
+                    warnings: parsed.warnings,
+                }
+            }
+            Change::Replace { saved } => {
+                let restored = saved
+                    .map(|text| decode_ratings(&text, |id| inner.entry(id).is_some()))
+                    .unwrap_or_default();
+                let weight = restored
+                    .popularity_weight
+                    .unwrap_or_else(|| inner.default_popularity_weight());
+                inner.set_popularity_weight(weight)?;
+                inner.clear_ratings();
+                inner.restore(&restored.ratings);
+                Outcome {
+                    kept: restored.ratings.len(),
+                    warnings: restored.warnings,
+                }
+            }
+            Change::PopularityWeight { value } => {
+                inner.set_popularity_weight(value)?;
+                Outcome::kept(0)
+            }
+        };
+        Ok(outcome)
+    }
+
     async fn load(
         bytes: Vec<u8>,
         prefer_gpu: bool,
@@ -279,28 +351,20 @@ impl Genie {
         drop(bytes);
         let attribution = bundle.attribution.clone();
         let (device, backend) = pick_device(prefer_gpu).await;
-        let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
-        let warnings = match saved {
-            Some(text) => {
-                let restored = decode_ratings(&text, |id| recommender.entry(id).is_some());
-                recommender.restore(&restored.ratings);
-                if let Some(weight) = restored.popularity_weight {
-                    recommender.set_popularity_weight(weight)?;
-                }
-                restored.warnings
-            }
-            None => Vec::new(),
-        };
-        for warning in &warnings {
-            gloo::console::warn!(format!("movie-genie: {warning}"));
-        }
-        Ok(Genie {
+        let recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
+        let mut genie = Genie {
             inner: RefCell::new(recommender),
             backend,
-            warnings: RefCell::new(warnings),
+            warnings: Vec::new(),
             attribution,
-            load_ms: now_ms() - started,
-        })
+            load_ms: 0.0,
+        };
+        genie.warnings = genie.apply_change(Change::Replace { saved })?.warnings;
+        for warning in &genie.warnings {
+            gloo::console::warn!(format!("movie-genie: {warning}"));
+        }
+        genie.load_ms = now_ms() - started;
+        Ok(genie)
     }
 
     /// The visitor vector of the last update (for checks that compare devices).

@@ -106,6 +106,16 @@ pub struct CatalogEntry {
     pub new: bool,
 }
 
+impl CatalogEntry {
+    /// "Title (year)", or the title alone: how the page names a movie.
+    pub fn label(&self) -> String {
+        match self.year {
+            Some(year) => format!("{} ({year})", self.title),
+            None => self.title.clone(),
+        }
+    }
+}
+
 /// What can go wrong building, reading or validating a bundle.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum BundleError {
