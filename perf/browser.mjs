@@ -5,7 +5,7 @@
 // synthetic large one, rate → top-20 updates, and (CPU run) the ranking kernel beside a plain
 // JS loop. Prints every MEASURE line and writes them, parsed, to the JSON file given.
 //   node perf/browser.mjs OUT.json
-//   BENCH_UPDATES (50) BENCH_GPU_UPDATES (50) BENCH_LARGE (100000) BENCH_BACKENDS (cpu,webgpu;
+//   BENCH_UPDATES (50) BENCH_GPU_UPDATES (50) BENCH_LARGE (100000,1000000) BENCH_BACKENDS (cpu,webgpu;
 //   the results of a backend left out are kept from OUT.json)
 import fs from 'node:fs';
 import { launchChromium, newPage, startServer, waitReady } from '../tests/e2e/harness.js';
@@ -13,7 +13,7 @@ import { launchChromium, newPage, startServer, waitReady } from '../tests/e2e/ha
 const out = process.argv[2] ?? 'perf/out/browser.json';
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const backends = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',');
-const large = env('BENCH_LARGE', 100_000);
+const large = process.env.BENCH_LARGE ?? '100000,1000000';
 
 /** `MEASURE kind a=1 b=x …` → {kind, a: 1, b: 'x'}. */
 function parse(line) {

@@ -48,6 +48,7 @@ struct Backend {
 #[serde(rename_all = "camelCase")]
 struct Stats {
     load_ms: f64,
+    ranks_on_device: bool,
 }
 
 /// What `Genie::view` answers (the fields these tests read).
@@ -247,6 +248,42 @@ async fn webgpu_and_cpu_give_the_same_top_20() {
         let (id, thumbs) = (a[step * 2].movie_id, [2.0, -1.0, 1.0][step]);
         rate(&gpu, id, thumbs);
         rate(&cpu, id, thumbs);
+    }
+}
+
+/// A catalog of 100k movies on WebGPU is scored on the device (`device_rank`) and ranks as
+/// the CPU's int8 kernel does.
+#[wasm_bindgen_test]
+async fn a_large_catalog_is_scored_on_the_device_and_agrees_with_the_cpu() {
+    let spec = SyntheticSpec {
+        rows: movie_genie::engine::device_rank::DEVICE_RANKING_MIN_ROWS,
+        steps: 5,
+        ..SyntheticSpec::movielens_small()
+    };
+    let bytes = synthetic_bundle(&spec, 3).to_bytes();
+    let gpu = genie(bytes.clone(), true, None).await;
+    let cpu = genie(bytes, false, None).await;
+    assert_eq!(backend(&gpu).kind, "webgpu");
+    assert!(stats(&gpu).ranks_on_device && !stats(&cpu).ranks_on_device);
+    let first = recommend(&cpu, 20).await;
+    for (i, thumbs) in [(0, 2.0), (3, -1.0)] {
+        rate(&gpu, first[i].movie_id, thumbs);
+        rate(&cpu, first[i].movie_id, thumbs);
+        let t = now();
+        let a = recommend(&gpu, 20).await;
+        let t_gpu = now() - t;
+        let b = recommend(&cpu, 20).await;
+        console_log!(
+            "100k movies: webgpu (scored on the device) {t_gpu:.0} ms, cpu {:.0} ms",
+            now() - t - t_gpu
+        );
+        assert_eq!(
+            a.iter().map(|r| r.movie_id).collect::<Vec<_>>(),
+            b.iter().map(|r| r.movie_id).collect::<Vec<_>>()
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x.score - y.score).abs() < 1e-4, "{x:?} vs {y:?}");
+        }
     }
 }
 

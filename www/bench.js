@@ -3,7 +3,8 @@
 // figures are compute, not messaging. Parameters:
 //   bench=N     rate → top-20 updates per catalog (default 50)
 //   gpu=force   the WebGPU module on the browser's adapter (default: the CPU one)
-//   large=ROWS  also a synthetic catalog of ROWS movies (the shipped model's shape)
+//   large=ROWS[,ROWS…]  also synthetic catalogs of ROWS movies (the shipped model's shape); on
+//               WebGPU, catalogs from 100k movies are scored on the device (device_rank.rs)
 //   rank=0      skip the ranking kernel comparison
 import { loadModule } from './genie-host.js';
 
@@ -45,6 +46,7 @@ async function pageRun({ Genie, flavour }, name, bytes, updates, gpu) {
   const s = g.stats();
   handoverRun(name, g, popular[0].movieId);
   console.log(`MEASURE page catalog=${name} module=${flavour} movies=${s.catalog} backend=${s.backend.kind} ` +
+    `ranking=${s.ranksOnDevice ? 'device' : 'cpu'} ` +
     `adapter=${s.backend.adapter} load_ms=${f1(s.loadMs)} load_to_first_recs_ms=${f1(first)} ` +
     `updates=${updates} ratings_at_end=${s.ratings} update_median_ms=${f1(pct(times, 0.5))} ` +
     `update_p95_ms=${f1(pct(times, 0.95))} finetune_median_ms=${f1(pct(tune, 0.5))} ` +
@@ -130,8 +132,7 @@ export async function bench(bytes, params) {
   const wasm = await loadModule(gpu ? 'webgpu' : 'cpu');
   const updates = Number(params.get('bench')) || 50;
   await pageRun(wasm, 'shipped', bytes, updates, gpu);
-  const large = Number(params.get('large') || 0);
-  if (large > 0) {
+  for (const large of (params.get('large') ?? '').split(',').map(Number).filter((n) => n > 0)) {
     const t = performance.now();
     const synthetic = wasm.syntheticBundle(large, 7);
     console.log(`MEASURE synthetic_bundle movies=${large} bytes=${synthetic.length} ` +

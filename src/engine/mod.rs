@@ -1,8 +1,9 @@
 //! The engine both targets compile, with no `cfg`: the model, the visitor's personalisation, the
-//! score and ranking over the compressed table, the bundle's format and loader, and the
-//! recommender the browser drives.
+//! score and ranking over the compressed table (on the CPU, or on the device for large
+//! catalogs), the bundle's format and loader, and the recommender the browser drives.
 
 pub mod bundle;
+pub mod device_rank;
 pub mod model;
 pub mod personalize;
 pub mod rank;

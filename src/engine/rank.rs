@@ -122,6 +122,42 @@ impl TopK {
         select(&scorer, self.ids.as_deref(), k, exclude, Some(boost))
     }
 
+    /// Like `query_boosted` (the boost optional) over `scores`, every row's score computed
+    /// elsewhere (on the device, `device_rank`).
+    ///
+    /// # Shapes
+    /// `scores`, `boost`: `[rows]`.
+    pub fn select_scored(
+        &self,
+        scores: &[f32],
+        k: usize,
+        exclude: &[ItemIndex],
+        boost: Option<&[f32]>,
+    ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
+        let rows = self.table.rows();
+        if scores.len() != rows {
+            return Err(RankError::OutputLen {
+                expected: rows,
+                got: scores.len(),
+            });
+        }
+        if let Some(boost) = boost
+            && boost.len() != rows
+        {
+            return Err(RankError::BoostLen {
+                expected: rows,
+                got: boost.len(),
+            });
+        }
+        select(
+            &Scorer::Given { scores },
+            self.ids.as_deref(),
+            k,
+            exclude,
+            boost,
+        )
+    }
+
     /// Every row's score, in row order.
     ///
     /// # Shapes
@@ -199,6 +235,10 @@ enum Scorer<'a> {
         dim: usize,
         q: &'a [f32],
     },
+    /// Scores computed elsewhere, `[rows]`.
+    Given {
+        scores: &'a [f32],
+    },
 }
 
 impl<'a> Scorer<'a> {
@@ -222,6 +262,7 @@ impl<'a> Scorer<'a> {
             Self::Int8 { table, .. } => table.rows(),
             Self::Pq { table, .. } => table.rows(),
             Self::F32 { table, dim, .. } => table.len() / dim,
+            Self::Given { scores } => scores.len(),
         }
     }
 
@@ -256,6 +297,7 @@ impl<'a> Scorer<'a> {
                     *o = dot_f32(q, row);
                 }
             }
+            Self::Given { scores } => out.copy_from_slice(&scores[start..end]),
         }
     }
 }
@@ -277,6 +319,16 @@ fn quantize_query(q: &[f32]) -> (Vec<i16>, f32) {
         .map(|x| (x * inv).round().clamp(-(limit as f32), limit as f32) as i16)
         .collect();
     (q16, max / limit as f32)
+}
+
+/// `q` as the int8 kernel multiplies it (i16 steps of a per-query scale): scores computed
+/// elsewhere from the decompressed rows with this query match the kernel's.
+///
+/// # Shapes
+/// `q`: `[dim]`; returns `[dim]`.
+pub fn kernel_query(q: &[f32]) -> Vec<f32> {
+    let (q16, scale) = quantize_query(q);
+    q16.iter().map(|&v| f32::from(v) * scale).collect()
 }
 
 /// Exact integer inner product; a plain reduction so the loop vectoriser may reassociate it.

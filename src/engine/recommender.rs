@@ -3,14 +3,17 @@
 //! ranking, the catalog) and the visitor's thumbs. An update fine-tunes the visitor's vector
 //! (`FrozenUserTower::personalize`), reads it back (`into_data_async`, the only read the
 //! browser's WebGPU allows), then ranks the whole catalog in one dot product per row
-//! (`score`: cosine / τ + β · item bias, β the visitor's popularity weight).
+//! (`score`: cosine / τ + β · item bias, β the visitor's popularity weight), on the CPU's int8
+//! kernel or, for a large catalog on WebGPU, on the device (`device_rank`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::engine::bundle::{Bundle, BundleError, CatalogEntry, NamedTensor};
+use crate::engine::bundle::{Bundle, BundleError, CatalogEntry, ItemTable, NamedTensor};
+use crate::engine::device_rank::DeviceTable;
 use crate::engine::personalize::{
     FrozenUserTower, ItemVectors, PersonalizeConfig, PersonalizeError,
 };
@@ -110,8 +113,28 @@ pub struct Stats {
 pub struct PendingUser {
     ratings: Vec<(MovieId, Thumbs)>,
     state: Pending,
+    /// Where the catalog is scored on the device: the scores follow the vector.
+    scoring: Option<DeviceScoring>,
     clock: Option<Clock>,
     started: Option<f64>,
+}
+
+/// What scoring on the device needs besides the vector.
+struct DeviceScoring {
+    table: Arc<DeviceTable>,
+    space: QuerySpace,
+    popularity_weight: f64,
+}
+
+/// Every catalog row's score for a visitor vector, computed on the device.
+#[derive(Debug, Clone, PartialEq)]
+struct DeviceScores {
+    /// The popularity weight they were computed for.
+    popularity_weight: f64,
+    /// `[rows]`.
+    values: Vec<f32>,
+    /// Scoring plus reading back, in ms.
+    ms: Option<f64>,
 }
 
 enum Pending {
@@ -129,6 +152,7 @@ pub struct UserVector {
     vector: Vec<f32>,
     personalize_ms: Option<f64>,
     reused: bool,
+    scores: Option<DeviceScores>,
 }
 
 impl UserVector {
@@ -139,36 +163,53 @@ impl UserVector {
 }
 
 impl PendingUser {
-    /// Waits for the device and reads the vector (the browser's WebGPU only reads asynchronously).
+    /// Waits for the device and reads the vector, then, where the catalog is scored on the
+    /// device, its scores (the browser's WebGPU only reads asynchronously).
     pub async fn finish(self) -> Result<UserVector, RecommendError> {
         let (vector, reused) = match self.state {
             Pending::Reused(vector) => (vector, true),
-            Pending::Computed(tensor) => {
-                let data = tensor
-                    .into_data_async()
-                    .await
-                    .map_err(|e| RecommendError::Read {
-                        reason: format!("{e:?}"),
-                    })?;
-                let vector = data
-                    .try_into_vec::<f32>()
-                    .map_err(|e| RecommendError::Read {
-                        reason: format!("expected f32 values: {e:?}"),
-                    })?;
-                (vector, false)
-            }
+            Pending::Computed(tensor) => (read(tensor).await?, false),
         };
-        let personalize_ms = match (self.clock, self.started) {
-            (Some(clock), Some(started)) if !reused => Some(clock() - started),
+        let now = || self.clock.map(|clock| clock());
+        let personalize_ms = match (now(), self.started) {
+            (Some(now), Some(started)) if !reused => Some(now - started),
             _ => None,
+        };
+        let scores = match self.scoring {
+            Some(s) => {
+                let started = now();
+                let q = s.space.query(&vector, s.popularity_weight);
+                let values = read(s.table.scores(&q)).await?;
+                Some(DeviceScores {
+                    popularity_weight: s.popularity_weight,
+                    values,
+                    ms: now().zip(started).map(|(now, started)| now - started),
+                })
+            }
+            None => None,
         };
         Ok(UserVector {
             ratings: self.ratings,
             vector,
             personalize_ms,
             reused,
+            scores,
         })
     }
+}
+
+/// Reads a device tensor's f32 values.
+async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, RecommendError> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| RecommendError::Read {
+            reason: format!("{e:?}"),
+        })?;
+    data.try_into_vec::<f32>()
+        .map_err(|e| RecommendError::Read {
+            reason: format!("expected f32 values: {e:?}"),
+        })
 }
 
 /// The loaded model and one visitor's thumbs.
@@ -182,6 +223,8 @@ pub struct Recommender {
     /// Rows added after training (`new` in the catalog).
     new_rows: Vec<ItemIndex>,
     ranker: TopK,
+    /// The ranking table on the device, for large catalogs on WebGPU (`with_device_ranking`).
+    device_table: Option<Arc<DeviceTable>>,
     items: ItemVectors,
     genres: Genres,
     tower: FrozenUserTower,
@@ -274,6 +317,7 @@ impl Recommender {
             by_popularity,
             new_rows,
             ranker: TopK::by_row(bundle.items),
+            device_table: None,
             items,
             genres,
             tower,
@@ -286,6 +330,24 @@ impl Recommender {
             clock: None,
             stats,
         })
+    }
+
+    /// Scores the catalog on `device` (`device_rank`) when it has at least `min_rows` movies
+    /// and an int8 table; the top `k` is still chosen on the CPU.
+    pub fn with_device_ranking(mut self, device: &Device, min_rows: usize) -> Self {
+        let rows = self.catalog.len();
+        if rows > 0
+            && rows >= min_rows
+            && let ItemTable::Int8(table) = self.ranker.table()
+        {
+            self.device_table = Some(Arc::new(DeviceTable::new(table, device)));
+        }
+        self
+    }
+
+    /// Whether the catalog is scored on the device.
+    pub fn ranks_on_device(&self) -> bool {
+        self.device_table.is_some()
     }
 
     /// Times updates with `clock` (the browser passes `performance.now`).
@@ -389,10 +451,16 @@ impl Recommender {
     /// last one if they did not change). Nothing waits for the device yet.
     pub fn start_update(&self) -> Result<PendingUser, RecommendError> {
         let started = self.clock.map(|clock| clock());
+        let scoring = self.device_table.as_ref().map(|table| DeviceScoring {
+            table: Arc::clone(table),
+            space: self.space.clone(),
+            popularity_weight: self.popularity_weight,
+        });
         if let Some(last) = self.last.as_ref().filter(|l| l.ratings == self.ratings) {
             return Ok(PendingUser {
                 ratings: self.ratings.clone(),
                 state: Pending::Reused(last.vector.clone()),
+                scoring,
                 clock: self.clock,
                 started,
             });
@@ -406,6 +474,7 @@ impl Recommender {
         Ok(PendingUser {
             ratings: self.ratings.clone(),
             state: Pending::Computed(tensor),
+            scoring,
             clock: self.clock,
             started,
         })
@@ -415,16 +484,31 @@ impl Recommender {
     /// the vector for the next update and the timings for `stats`.
     pub fn rank(
         &mut self,
-        user: UserVector,
+        mut user: UserVector,
         k: usize,
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let started = self.clock.map(|clock| clock());
         let rated = self.rows_of(&user.ratings);
-        let q = self.space.query(&user.vector, self.popularity_weight);
         let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
-        let top = match self.genres.boost(&rated, &self.ranking) {
-            Some(boost) => self.ranker.query_boosted(&q, k, &exclude, &boost)?,
-            None => self.ranker.query_with_exclusions(&q, k, &exclude)?,
+        let boost = self.genres.boost(&rated, &self.ranking);
+        // Scores from the device hold for the popularity weight they were computed for.
+        let scored = user
+            .scores
+            .take()
+            .filter(|s| s.popularity_weight == self.popularity_weight);
+        let top = match (&scored, &boost) {
+            (Some(scores), _) => {
+                self.ranker
+                    .select_scored(&scores.values, k, &exclude, boost.as_deref())?
+            }
+            (None, Some(boost)) => {
+                let q = self.space.query(&user.vector, self.popularity_weight);
+                self.ranker.query_boosted(&q, k, &exclude, boost)?
+            }
+            (None, None) => {
+                let q = self.space.query(&user.vector, self.popularity_weight);
+                self.ranker.query_with_exclusions(&q, k, &exclude)?
+            }
         };
         let liked: Vec<ItemIndex> = rated
             .iter()
@@ -442,7 +526,10 @@ impl Recommender {
                 None
             }),
             rank_ms: match (self.clock, started) {
-                (Some(clock), Some(started)) => Some(clock() - started),
+                (Some(clock), Some(started)) => {
+                    let on_device = scored.as_ref().and_then(|s| s.ms).unwrap_or(0.0);
+                    Some(clock() - started + on_device)
+                }
                 _ => None,
             },
             reused_vector: user.reused,
@@ -789,6 +876,48 @@ mod tests {
                 assert_eq!(rec.because.as_deref(), Some(TASTE_REASON));
             }
         }
+    }
+
+    #[test]
+    fn scoring_on_the_device_ranks_as_the_int8_kernel() {
+        let device = Device::default();
+        // With the genre term, so the boost is added to the device's scores too.
+        let boosted = || {
+            let mut bundle = synthetic_bundle(&SyntheticSpec::small(300), 7);
+            bundle.meta.serving.ranking.genre_weight = 4.0;
+            Recommender::from_bundle(bundle, &device).unwrap()
+        };
+        let mut cpu = boosted();
+        let mut dev = boosted().with_device_ranking(&device, 1);
+        assert!(dev.ranks_on_device() && !cpu.ranks_on_device());
+        assert!(
+            !recommender(300)
+                .with_device_ranking(&device, 301)
+                .ranks_on_device(),
+            "a catalog under the threshold stays on the CPU"
+        );
+        // Thumbs up, down, and a new weight on the same thumbs (the vector is reused).
+        let steps = [
+            (1, Thumbs::Up, 1.0),
+            (21, Thumbs::DoubleUp, 1.0),
+            (11, Thumbs::Down, 0.3),
+            (11, Thumbs::Down, 0.0),
+        ];
+        for (id, thumbs, weight) in steps {
+            for r in [&mut cpu, &mut dev] {
+                r.rate(MovieId(id), thumbs).unwrap();
+                r.set_popularity_weight(weight).unwrap();
+            }
+            let a = pollster::block_on(cpu.recommend(20)).unwrap();
+            let b = pollster::block_on(dev.recommend(20)).unwrap();
+            assert_eq!(ids(&a), ids(&b), "after {id} at weight {weight}");
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x.score - y.score).abs() < 1e-4, "{x:?} vs {y:?}");
+                assert_eq!(x.because, y.because);
+            }
+            assert!(!ids(&b).contains(&MovieId(id)), "a rated movie is excluded");
+        }
+        assert!(dev.stats().reused_vector);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::engine::Thumbs;
 use crate::engine::bundle::{Bundle, CatalogEntry, Int8Table, ItemTable};
+use crate::engine::device_rank::DEVICE_RANKING_MIN_ROWS;
 use crate::engine::rank::TopK;
 use crate::engine::ratings::{decode_ratings, encode_ratings, encode_ratings_file, parse_ratings};
 use crate::engine::recommender::{RatedMovie, Recommendation, Recommender, Stats};
@@ -54,6 +55,8 @@ struct GenieStats<'a> {
     /// Bundle bytes → ready recommender (decode, device, saved ratings), in ms.
     load_ms: f64,
     backend: &'a BackendInfo,
+    /// Whether the catalog is scored on the device (large catalogs on WebGPU).
+    ranks_on_device: bool,
 }
 
 /// One change of the visitor's, as the page sends it to `apply` (`kind` names it; fields in
@@ -245,7 +248,7 @@ impl Genie {
     }
 
     /// `{personalizeMs, rankMs, reusedVector, ratings, catalog, newMovies, steps, loadMs,
-    /// backend}`, as in `view`.
+    /// backend, ranksOnDevice}`, as in `view`.
     pub fn stats(&self) -> Result<JsValue, JsError> {
         to_js(&self.genie_stats(&self.inner.borrow()))
     }
@@ -286,6 +289,7 @@ impl Genie {
             update: inner.stats(),
             load_ms: self.load_ms,
             backend: &self.backend,
+            ranks_on_device: inner.ranks_on_device(),
         }
     }
 
@@ -351,7 +355,10 @@ impl Genie {
         drop(bytes);
         let attribution = bundle.attribution.clone();
         let (device, backend) = pick_device(prefer_gpu).await;
-        let recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
+        let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
+        if backend.kind == "webgpu" {
+            recommender = recommender.with_device_ranking(&device, DEVICE_RANKING_MIN_ROWS);
+        }
         let mut genie = Genie {
             inner: RefCell::new(recommender),
             backend,
