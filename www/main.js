@@ -249,7 +249,11 @@ async function send(change) {
   try {
     const reply = await genie.change(change, shape());
     engine = reply.engine;
-    if (reply.view.seq > (view?.seq ?? 0)) view = reply.view;
+    if (reply.view.seq > (view?.seq ?? 0)) {
+      view = reply.view;
+      // How many views the Genie has computed: a burst of changes shares one.
+      document.body.dataset.views = String(view.seq);
+    }
     return reply.value;
   } finally {
     if (--changesInFlight === 0) {

@@ -148,6 +148,27 @@ async function rateFiveCountingLongTasks(page) {
 const wasmServed = (since) => [...new Set(server.state.requests.slice(since).map((r) => r.url)
   .filter((url) => url.endsWith('.wasm')).map((url) => url.replace(/^.*\/pkg\//, 'pkg/')))];
 
+test('a burst of thumbs is folded: every thumb kept, at most two updates for five', LIMIT, async () => {
+  const { context, page } = await visit();
+  try {
+    const before = Number(await page.getAttribute('body', 'data-views'));
+    // Five loves in one task, as fast as a visitor can never click: five changes in flight.
+    const loved = await page.$$eval('#pick > [data-movie-id]', (cards) => cards.slice(0, 5).map((c) => {
+      c.querySelector('button[data-thumbs="2"]').click();
+      return Number(c.dataset.movieId);
+    }));
+    await waitIdle(page);
+    // The Worker may start a view on the first change before the other four arrive; those four
+    // then share the next one.
+    const views = Number(await page.getAttribute('body', 'data-views')) - before;
+    assert.ok(views >= 1 && views <= 2, `five changes sent at once took ${views} views`);
+    assert.deepEqual(await ratingsShown(page), loved.map((id) => [id, 2]).sort((a, b) => a[0] - b[0]));
+    for (const id of await ids(page, 'recs')) assert.ok(!loved.includes(id), `loved movie ${id} recommended`);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the model runs in a module Worker, off the page\'s thread', LIMIT, async () => {
   const since = server.state.requests.length;
   const { context, page } = await visit();
