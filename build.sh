@@ -2,6 +2,11 @@
 # Builds the static site: dist/ = www/ + pkg/ (the wasm modules, CPU-only and WebGPU, and their
 # JS glue) + the bundle.
 # Serve dist/ with any static server; nothing else is fetched at run time.
+#   ./build.sh          both modules
+#   ./build.sh cpu      dist/ with the CPU module only: every visitor starts on it, so the page
+#                       works; WebGPU is then reported unavailable
+#   ./build.sh webgpu   adds the WebGPU module to the dist/ `./build.sh cpu` made (run.sh serves
+#                       in between)
 #   MOVIE_GENIE_PROFILE  cargo profile (default release: what ships, with LTO and wasm-opt, the
 #                        slowest to build; wasm-dev shares the browser tests' incremental build,
 #                        for trying the page)
@@ -20,6 +25,14 @@ if ! flock -n 9; then
 fi
 
 started=$(date +%s)
+case "${1:-all}" in
+    all) flavours=(cpu webgpu) ;;
+    cpu | webgpu) flavours=("$1") ;;
+    *)
+        echo "build.sh: expected no argument, cpu or webgpu; got '$1'" >&2
+        exit 2
+        ;;
+esac
 profile="${MOVIE_GENIE_PROFILE:-release}"
 opt_level="${WASM_OPT_LEVEL:--O3}"
 
@@ -52,18 +65,32 @@ build_flavour() {
         "pkg/$flavour/movie_genie_bg.wasm" -o "pkg/$flavour/movie_genie_bg.opt.wasm"
     mv "pkg/$flavour/movie_genie_bg.opt.wasm" "pkg/$flavour/movie_genie_bg.wasm"
 }
-rm -rf pkg
-build_flavour cpu
-build_flavour webgpu --features webgpu
+for flavour in "${flavours[@]}"; do
+    rm -rf "pkg/$flavour"
+    if [ "$flavour" = webgpu ]; then build_flavour webgpu --features webgpu; else build_flavour cpu; fi
+done
 
-rm -rf dist
-mkdir -p dist
-cp -R www/. dist/
-cp -R pkg dist/pkg
-# The WebGPU module's identity, for the engine verdict genie-host.js remembers per adapter.
-webgpu_version="$(sha256sum pkg/webgpu/movie_genie_bg.wasm | cut -c1-16)"
-sed -i "s/^const WEBGPU_MODULE_VERSION = 'dev';/const WEBGPU_MODULE_VERSION = '$webgpu_version';/" dist/genie-host.js
-grep -q "WEBGPU_MODULE_VERSION = '$webgpu_version'" dist/genie-host.js
+if [ "${flavours[0]}" = cpu ]; then
+    rm -rf dist
+    mkdir -p dist/pkg
+    cp -R www/. dist/
+elif [ ! -d dist/pkg/cpu ]; then
+    echo "build.sh: dist/ has no CPU module to add the WebGPU one to: run ./build.sh (or ./build.sh cpu) first" >&2
+    exit 1
+fi
+# Each module replaces its folder in one rename, so a server running meanwhile never serves half.
+for flavour in "${flavours[@]}"; do
+    rm -rf "dist/pkg/$flavour.new"
+    cp -R "pkg/$flavour" "dist/pkg/$flavour.new"
+    rm -rf "dist/pkg/$flavour"
+    mv "dist/pkg/$flavour.new" "dist/pkg/$flavour"
+done
+if [ -d dist/pkg/webgpu ]; then
+    # The WebGPU module's identity, for the engine verdict genie-host.js remembers per adapter.
+    webgpu_version="$(sha256sum dist/pkg/webgpu/movie_genie_bg.wasm | cut -c1-16)"
+    sed -i "s/^const WEBGPU_MODULE_VERSION = '[^']*';/const WEBGPU_MODULE_VERSION = '$webgpu_version';/" dist/genie-host.js
+    grep -q "WEBGPU_MODULE_VERSION = '$webgpu_version'" dist/genie-host.js
+fi
 if [ ! -f dist/assets/movie-genie.bundle ]; then
     echo "build.sh: warning: www/assets/movie-genie.bundle is absent (run the exporter): the page has no model" >&2
 fi
@@ -71,7 +98,7 @@ fi
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 echo "build.sh: profile $profile$([ "$profile" = release ] && echo ", wasm-opt $opt_level")"
-for flavour in cpu webgpu; do
+for flavour in "${flavours[@]}"; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"
 done
