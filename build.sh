@@ -8,10 +8,12 @@
 #   ./build.sh webgpu   adds the WebGPU module to the dist/ `./build.sh cpu` made (run.sh serves
 #                       in between)
 #   MOVIE_GENIE_PROFILE  cargo profile (default release: what ships, with LTO and wasm-opt, the
-#                        slowest to build; wasm-dev shares the browser tests' incremental build,
-#                        for trying the page)
-#   WASM_OPT_LEVEL       wasm-opt level for the release profile (default -O3: speed over size;
-#                        other profiles skip wasm-opt)
+#                        slowest to build; the WebGPU module then uses release-webgpu, sized
+#                        for its download; wasm-dev shares the browser tests' incremental
+#                        build, for trying the page)
+#   WASM_OPT_LEVEL       wasm-opt level of the shipped CPU module (default -O3: speed over size)
+#   WASM_OPT_LEVEL_WEBGPU  the same for the shipped WebGPU module (default -Oz: size; it runs
+#                        only where calibration measures it faster). Other profiles skip wasm-opt.
 #   CARGO_TARGET_DIR     default $HOME/.cache/movie-genie/target
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,39 +37,50 @@ case "${1:-all}" in
 esac
 profile="${MOVIE_GENIE_PROFILE:-release}"
 opt_level="${WASM_OPT_LEVEL:--O3}"
+opt_level_webgpu="${WASM_OPT_LEVEL_WEBGPU:--Oz}"
 
 ensure_wasm_target
 ensure_wasm_bindgen
 if [ "$profile" = release ]; then ensure_wasm_opt; fi
 
-case "$profile" in
-    dev) profile_dir=debug ;;
-    *) profile_dir="$profile" ;;
-esac
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile_dir/movie_genie.wasm"
-
 # One module per flavour under pkg/<flavour>/: `cpu` (ndarray only) and `webgpu` (burn-wgpu
 # too). Every visitor starts on the CPU one; genie-host.js fetches the WebGPU one only where a
 # hardware adapter exists, to measure it against the CPU.
+#   build_flavour FLAVOUR CARGO_PROFILE WASM_OPT_LEVEL [cargo options…]
 build_flavour() {
-    local flavour="$1"
-    shift
-    RUSTFLAGS="$WASM_RUSTFLAGS" cargo build --lib --target wasm32-unknown-unknown --profile "$profile" "$@"
-    wasm-bindgen --target web --out-dir "pkg/$flavour" "$wasm"
+    local flavour="$1" cargo_profile="$2" level="$3"
+    shift 3
+    local profile_dir="$cargo_profile"
+    if [ "$cargo_profile" = dev ]; then profile_dir=debug; fi
+    RUSTFLAGS="$WASM_RUSTFLAGS" cargo build --lib --target wasm32-unknown-unknown --profile "$cargo_profile" "$@"
+    wasm-bindgen --target web --out-dir "pkg/$flavour" \
+        "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile_dir/movie_genie.wasm"
     # Shipped builds only: on a test build wasm-opt costs minutes and changes nothing tested.
     if [ "$profile" != release ]; then
         return 0
     fi
     # The features rustc enables for wasm32 by default, plus simd128 (WASM_RUSTFLAGS).
-    wasm-opt "$opt_level" \
+    wasm-opt "$level" \
         --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-mutable-globals --enable-reference-types --enable-multivalue \
         "pkg/$flavour/movie_genie_bg.wasm" -o "pkg/$flavour/movie_genie_bg.opt.wasm"
     mv "pkg/$flavour/movie_genie_bg.opt.wasm" "pkg/$flavour/movie_genie_bg.wasm"
 }
+# The shipped WebGPU module leaves the CPU engine out (the page keeps the CPU module for that);
+# test builds keep both engines, as the browser tests do, so they share compiled dependencies.
+webgpu_profile="$profile"
+webgpu_features=(--features webgpu)
+if [ "$profile" = release ]; then
+    webgpu_profile=release-webgpu
+    webgpu_features=(--no-default-features --features webgpu,console_error_panic_hook)
+fi
 for flavour in "${flavours[@]}"; do
     rm -rf "pkg/$flavour"
-    if [ "$flavour" = webgpu ]; then build_flavour webgpu --features webgpu; else build_flavour cpu; fi
+    if [ "$flavour" = webgpu ]; then
+        build_flavour webgpu "$webgpu_profile" "$opt_level_webgpu" "${webgpu_features[@]}"
+    else
+        build_flavour cpu "$profile" "$opt_level"
+    fi
 done
 
 if [ "${flavours[0]}" = cpu ]; then
@@ -97,7 +110,7 @@ fi
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
-echo "build.sh: profile $profile$([ "$profile" = release ] && echo ", wasm-opt $opt_level")"
+echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: $webgpu_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")"
 for flavour in "${flavours[@]}"; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"

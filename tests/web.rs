@@ -479,7 +479,7 @@ async fn measure_load_and_update_latency() {
         let info = backend(&g);
         drop(g);
 
-        let (device, _) = pick_device(gpu).await;
+        let (device, _) = pick_device(gpu).await.expect("a device");
         let bundle = Bundle::from_bytes(&bytes).expect("bundle");
         let mut r = Recommender::from_bundle(bundle, &device)
             .expect("recommender")

@@ -354,7 +354,9 @@ impl Genie {
         let bundle = Bundle::from_bytes(&bytes)?;
         drop(bytes);
         let attribution = bundle.attribution.clone();
-        let (device, backend) = pick_device(prefer_gpu).await;
+        let (device, backend) = pick_device(prefer_gpu)
+            .await
+            .map_err(|e| JsError::new(&e))?;
         let mut recommender = Recommender::from_bundle(bundle, &device)?.with_clock(now_ms);
         if backend.kind == "webgpu" {
             recommender = recommender.with_device_ranking(&device, DEVICE_RANKING_MIN_ROWS);
@@ -380,26 +382,29 @@ impl Genie {
     }
 }
 
-/// WebGPU when preferred and available, else the CPU, with the reason.
-pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
-    #[allow(deprecated)] // burn 0.22 deprecates ndarray for flex; the project builds ndarray.
-    let cpu = Device::ndarray();
-    let fallback = |reason: Option<String>| {
-        (
-            cpu.clone(),
+/// WebGPU when preferred and available, else the CPU, with the reason; an error in a module
+/// built without the CPU engine (the shipped WebGPU module) when WebGPU cannot run.
+pub async fn pick_device(prefer_gpu: bool) -> Result<(Device, BackendInfo), String> {
+    let fallback = |reason: Option<String>| match cpu_device() {
+        Some(cpu) => Ok((
+            cpu,
             BackendInfo {
                 kind: "cpu",
                 adapter: None,
                 fallback_reason: reason,
             },
-        )
+        )),
+        None => Err(format!(
+            "this module runs the model on WebGPU only, and {}",
+            reason.as_deref().unwrap_or("the CPU was asked for")
+        )),
     };
     if !prefer_gpu {
         return fallback(None);
     }
     #[cfg(feature = "webgpu")]
     if let Some((device, adapter)) = GPU.with_borrow(Clone::clone) {
-        return (device, webgpu_info(adapter));
+        return Ok((device, webgpu_info(adapter)));
     }
     let adapter = match webgpu_adapter().await {
         Ok(Some(adapter)) => adapter,
@@ -417,10 +422,19 @@ pub async fn pick_device(prefer_gpu: bool) -> (Device, BackendInfo) {
     match Device::wgpu_options().init_async().await {
         Ok(device) => {
             GPU.set(Some((device.clone(), adapter.clone())));
-            (device, webgpu_info(adapter))
+            Ok((device, webgpu_info(adapter)))
         }
         Err(e) => fallback(Some(format!("WebGPU init failed: {e:?}"))),
     }
+}
+
+/// burn on ndarray, where this module has it (the `cpu` feature).
+fn cpu_device() -> Option<Device> {
+    #[cfg(feature = "cpu")]
+    #[allow(deprecated)] // burn 0.22 deprecates ndarray for flex; the project builds ndarray.
+    return Some(Device::ndarray());
+    #[cfg(not(feature = "cpu"))]
+    None
 }
 
 #[cfg(feature = "webgpu")]
