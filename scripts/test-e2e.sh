@@ -30,8 +30,24 @@ rm -rf "$MOVIE_GENIE_ARTIFACTS"
 mkdir -p "$MOVIE_GENIE_ARTIFACTS"
 echo "test-e2e.sh: screenshots go to $MOVIE_GENIE_ARTIFACTS"
 # The shipped bundle with tests/fixtures/new-movies.csv added, for the test of movies added
-# after training (the native build `cargo test` made; MiniLM from ../shared/models).
+# after training (MiniLM from ../shared/models). The CLI is the one `cargo test` builds for the
+# integration tests: `cargo run` resolves features without the dev-dependencies and would
+# compile the native stack a second time on a fresh machine.
+cli="$(cargo test --no-run --test add_movies --message-format=json | node -e '
+let text = "";
+process.stdin.on("data", (d) => { text += d; }).on("end", () => {
+  for (const line of text.split("\n").filter((l) => l.startsWith("{"))) {
+    const m = JSON.parse(line);
+    if (m.reason === "compiler-artifact" && m.target.kind.includes("bin") && m.target.name === "movie-genie") {
+      console.log(m.executable);
+    }
+  }
+});')"
+if [ ! -x "$cli" ]; then
+    echo "test-e2e.sh: expected cargo to name the movie-genie executable; got '$cli'" >&2
+    exit 1
+fi
 export MOVIE_GENIE_ADDED_BUNDLE="$MOVIE_GENIE_ARTIFACTS/added-movies.bundle"
-cargo run --quiet --bin movie-genie -- add-movies tests/fixtures/new-movies.csv \
+"$cli" add-movies tests/fixtures/new-movies.csv \
     --bundle dist/assets/movie-genie.bundle --out "$MOVIE_GENIE_ADDED_BUNDLE"
 node --test tests/e2e/
