@@ -158,8 +158,9 @@ export function createHost() {
   let computing = null;
   let next = null;
   let seq = 0;
-  /** `{k, fresh}`: how many recommendations and new movies the page last asked for. */
-  let shape = { k: 12, fresh: 4 };
+  /** `{k, fresh}`: how many recommendations and new movies the page last asked for (every
+   *  `change` call says). */
+  let shape = null;
 
   function nextView() {
     next ??= (async () => {
@@ -192,7 +193,8 @@ export function createHost() {
     if (!genie) throw new Error(`"${method}" was called before the model loaded`);
     if (method === 'change') {
       const [change, asked] = args;
-      if (asked) shape = asked;
+      shape = asked ?? shape;
+      if (!shape) throw new Error('"change" needs {k, fresh}: how many recommendations and new movies to show');
       const value = change ? genie.apply(change) : null;
       return { value, view: await nextView(), engine };
     }

@@ -50,10 +50,6 @@ impl DeviceTable {
         }
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Starts every row's score for the query `q` as the int8 kernel sees it; nothing waits for
     /// the device yet.
     ///

@@ -496,18 +496,17 @@ impl Recommender {
             .scores
             .take()
             .filter(|s| s.popularity_weight == self.popularity_weight);
-        let top = match (&scored, &boost) {
-            (Some(scores), _) => {
+        let top = match &scored {
+            Some(scores) => {
                 self.ranker
                     .select_scored(&scores.values, k, &exclude, boost.as_deref())?
             }
-            (None, Some(boost)) => {
+            None => {
                 let q = self.space.query(&user.vector, self.popularity_weight);
-                self.ranker.query_boosted(&q, k, &exclude, boost)?
-            }
-            (None, None) => {
-                let q = self.space.query(&user.vector, self.popularity_weight);
-                self.ranker.query_with_exclusions(&q, k, &exclude)?
+                match &boost {
+                    Some(boost) => self.ranker.query_boosted(&q, k, &exclude, boost)?,
+                    None => self.ranker.query_with_exclusions(&q, k, &exclude)?,
+                }
             }
         };
         let liked: Vec<ItemIndex> = rated

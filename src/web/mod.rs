@@ -207,7 +207,7 @@ impl Genie {
             recommendations,
             fresh: inner.new_for_you(fresh_k)?,
             stats: self.genie_stats(&inner),
-            saved: encode_ratings(inner.ratings(), inner.popularity_weight()),
+            saved: self.saved_ratings(),
             popularity_weight: PopularityWeight {
                 value: inner.popularity_weight(),
                 shipped: inner.default_popularity_weight(),
