@@ -66,20 +66,22 @@ build_flavour() {
         "pkg/$flavour/movie_genie_bg.wasm" -o "pkg/$flavour/movie_genie_bg.opt.wasm"
     mv "pkg/$flavour/movie_genie_bg.opt.wasm" "pkg/$flavour/movie_genie_bg.wasm"
 }
-# The shipped WebGPU module leaves the CPU engine out (the page keeps the CPU module for that);
-# test builds keep both engines, as the browser tests do, so they share compiled dependencies.
-webgpu_profile="$profile"
-webgpu_features=(--features webgpu)
+# Shipped builds: the CPU module has only the CPU engine and the WebGPU module only WebGPU (the
+# page keeps the CPU module for the CPU). Test builds make one module with both engines, the
+# build scripts/test-web.sh compiles, and serve it as both flavours: no dependency compiled twice.
 if [ "$profile" = release ]; then
-    webgpu_profile=release-webgpu
-    webgpu_features=(--no-default-features --features webgpu,console_error_panic_hook)
+    cpu_build=(cpu "$profile" "$opt_level")
+    webgpu_build=(webgpu release-webgpu "$opt_level_webgpu" --no-default-features --features webgpu,console_error_panic_hook)
+else
+    cpu_build=(cpu "$profile" "$opt_level" --features webgpu)
+    webgpu_build=(webgpu "$profile" "$opt_level_webgpu" --features webgpu)
 fi
 for flavour in "${flavours[@]}"; do
     rm -rf "pkg/$flavour"
     if [ "$flavour" = webgpu ]; then
-        build_flavour webgpu "$webgpu_profile" "$opt_level_webgpu" "${webgpu_features[@]}"
+        build_flavour "${webgpu_build[@]}"
     else
-        build_flavour cpu "$profile" "$opt_level"
+        build_flavour "${cpu_build[@]}"
     fi
 done
 

@@ -11,8 +11,8 @@ ensure_wasm_target
 ensure_wasm_bindgen
 ensure_chromium
 
-# The WebGPU module's build: it holds both paths (WebGPU, and the CPU it falls back to). The
-# CPU-only module is what the e2e tests load in a browser without WebGPU.
+# One module with both engines (WebGPU, and the CPU it falls back to): the build that build.sh's
+# test profiles also serve to the e2e tests as both flavours.
 features=(--features webgpu)
 if [ -f www/assets/movie-genie.bundle ]; then
     features=(--features webgpu,real-bundle)
