@@ -73,8 +73,8 @@ if [ "$profile" = release ]; then
     cpu_build=(cpu "$profile" "$opt_level")
     webgpu_build=(webgpu release-webgpu "$opt_level_webgpu" --no-default-features --features webgpu,console_error_panic_hook)
 else
-    cpu_build=(cpu "$profile" "$opt_level" --features webgpu)
-    webgpu_build=(webgpu "$profile" "$opt_level_webgpu" --features webgpu)
+    cpu_build=(cpu "$profile" "$opt_level" --features "$(wasm_test_features)")
+    webgpu_build=(webgpu "$profile" "$opt_level_webgpu" --features "$(wasm_test_features)")
 fi
 for flavour in "${flavours[@]}"; do
     rm -rf "pkg/$flavour"

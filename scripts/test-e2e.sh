@@ -33,7 +33,7 @@ echo "test-e2e.sh: screenshots go to $MOVIE_GENIE_ARTIFACTS"
 # after training (MiniLM from ../shared/models). The CLI is the one `cargo test` builds for the
 # integration tests: `cargo run` resolves features without the dev-dependencies and would
 # compile the native stack a second time on a fresh machine.
-cli="$(cargo test --no-run --test add_movies --message-format=json | node -e '
+cli="$(cargo test --profile "$NATIVE_TEST_PROFILE" --no-run --test add_movies --message-format=json | node -e '
 let text = "";
 process.stdin.on("data", (d) => { text += d; }).on("end", () => {
   for (const line of text.split("\n").filter((l) => l.startsWith("{"))) {

@@ -11,6 +11,15 @@ export PATH="$HOME/.cargo/bin:$MOVIE_GENIE_TOOLS/node_modules/.bin:$PATH"
 # tests use the same flags so they share compiled dependencies.
 WASM_RUSTFLAGS='-C target-feature=+simd128'
 
+# The cargo profile of ./test.sh's native build (Cargo.toml: dependencies at opt-level 1).
+NATIVE_TEST_PROFILE=ci
+
+# The features of the browser tests' wasm build, which build.sh's test builds reuse: both engines,
+# plus the checks of the trained bundle where the exporter has written it.
+wasm_test_features() {
+    if [ -f www/assets/movie-genie.bundle ]; then echo webgpu,real-bundle; else echo webgpu; fi
+}
+
 # binaryen from npm: Debian's wasm-opt is too old for this module and emits broken wasm.
 BINARYEN_VERSION=132.0.0
 
