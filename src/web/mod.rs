@@ -2,8 +2,9 @@
 //! It picks the device (WebGPU when the page prefers it and `navigator.gpu` gives an adapter,
 //! else ndarray on the CPU), keeps the visitor's ratings and hands plain objects to JS.
 //!
-//! build.sh builds this crate twice: with the `webgpu` feature (burn-wgpu and its shader
-//! compiler, most of that module) and without it (the CPU module, a fraction of the download).
+//! build.sh ships this crate twice: with the `webgpu` feature (burn-wgpu and its shader
+//! compiler, most of that module) and with `cpu` (the CPU module, a fraction of the download);
+//! test builds make one module with both.
 //! Every visitor starts on the CPU module; `www/genie-host.js` fetches the WebGPU one only to
 //! calibrate it against the CPU (`calibrate`) and switches only when it is clearly faster.
 //! Everything else is `recommender`, which is tested natively.
