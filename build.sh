@@ -112,7 +112,7 @@ fi
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
-echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: $webgpu_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")"
+echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: release-webgpu), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")"
 for flavour in "${flavours[@]}"; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"
