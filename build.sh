@@ -38,6 +38,7 @@ esac
 profile="${MOVIE_GENIE_PROFILE:-release}"
 opt_level="${WASM_OPT_LEVEL:--O3}"
 opt_level_webgpu="${WASM_OPT_LEVEL_WEBGPU:--Oz}"
+webgpu_release_profile=release-webgpu
 
 ensure_wasm_target
 ensure_wasm_bindgen
@@ -71,7 +72,7 @@ build_flavour() {
 # build scripts/test-web.sh compiles, and serve it as both flavours: no dependency compiled twice.
 if [ "$profile" = release ]; then
     cpu_build=(cpu "$profile" "$opt_level")
-    webgpu_build=(webgpu release-webgpu "$opt_level_webgpu" --no-default-features --features webgpu,console_error_panic_hook)
+    webgpu_build=(webgpu "$webgpu_release_profile" "$opt_level_webgpu" --no-default-features --features webgpu,console_error_panic_hook)
 else
     cpu_build=(cpu "$profile" "$opt_level" --features "$(wasm_test_features)")
     webgpu_build=(webgpu "$profile" "$opt_level_webgpu" --features "$(wasm_test_features)")
@@ -112,7 +113,7 @@ fi
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
-echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: release-webgpu), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")"
+echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: $webgpu_release_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")"
 for flavour in "${flavours[@]}"; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"
