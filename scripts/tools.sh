@@ -1,4 +1,4 @@
-# Shared by build.sh and scripts/test-web.sh (source it from the repository root): installs, only
+# Sourced by test.sh, build.sh and scripts/test-*.sh (from the repository root): installs, only
 # when missing, what the wasm build and the browser tests need, and sets the shared paths.
 # Everything comes from crates.io, npm and Debian's packages, so a fresh machine can run it.
 
