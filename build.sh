@@ -47,7 +47,7 @@ if [ "$profile" = release ]; then ensure_wasm_opt; fi
 # One module per flavour under pkg/<flavour>/: `cpu` (ndarray only) and `webgpu` (burn-wgpu
 # too). Every visitor starts on the CPU one; genie-host.js fetches the WebGPU one only where a
 # hardware adapter exists, to measure it against the CPU.
-#   build_flavour FLAVOUR CARGO_PROFILE WASM_OPT_LEVEL [cargo options…]
+#   build_flavour FLAVOUR CARGO_PROFILE WASM_OPT_LEVEL [cargo options…] (the level: release only)
 build_flavour() {
     local flavour="$1" cargo_profile="$2" level="$3"
     shift 3
@@ -69,20 +69,23 @@ build_flavour() {
 }
 # Shipped builds: the CPU module has only the CPU engine and the WebGPU module only WebGPU (the
 # page keeps the CPU module for the CPU). Test builds make one module with both engines, the
-# build scripts/test-web.sh compiles, and serve it as both flavours: no dependency compiled twice.
-if [ "$profile" = release ]; then
-    cpu_build=(cpu "$profile" "$opt_level")
-    webgpu_build=(webgpu "$webgpu_release_profile" "$opt_level_webgpu" --no-default-features --features webgpu,console_error_panic_hook)
-else
-    cpu_build=(cpu "$profile" "$opt_level" --features "$(wasm_test_features)")
-    webgpu_build=(webgpu "$profile" "$opt_level_webgpu" --features "$(wasm_test_features)")
-fi
+# build scripts/test-web.sh compiles, bind it once and serve it as both flavours: no dependency
+# compiled twice.
+test_module=""
 for flavour in "${flavours[@]}"; do
     rm -rf "pkg/$flavour"
-    if [ "$flavour" = webgpu ]; then
-        build_flavour "${webgpu_build[@]}"
+    if [ "$profile" = release ]; then
+        if [ "$flavour" = webgpu ]; then
+            build_flavour webgpu "$webgpu_release_profile" "$opt_level_webgpu" \
+                --no-default-features --features webgpu,console_error_panic_hook
+        else
+            build_flavour cpu "$profile" "$opt_level"
+        fi
+    elif [ -n "$test_module" ]; then
+        cp -R "pkg/$test_module" "pkg/$flavour"
     else
-        build_flavour "${cpu_build[@]}"
+        build_flavour "$flavour" "$profile" "" --features "$(wasm_test_features)"
+        test_module="$flavour"
     fi
 done
 

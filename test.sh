@@ -17,12 +17,13 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Each step's wall time, printed at the end (CI allows 90 min for a cold run).
 times=()
 step() {
-    local name="$1" started
+    local name="$1" started status=0
     shift
     echo "== $name"
     started=$(date +%s)
-    "$@"
-    times+=("$(printf '%5d s  %s' "$(( $(date +%s) - started ))" "$name")")
+    "$@" || status=$?
+    times+=("$(printf '%5d s  %s' "$(( $(date +%s) - started ))" "$name")$([ "$status" = 0 ] || echo " (failed: status $status)")")
+    return "$status"
 }
 
 wasm_log="$(mktemp)"

@@ -46,7 +46,7 @@ ensure_wasm_bindgen() {
     if [ "$have" = "$want" ] && command -v wasm-bindgen-test-runner >/dev/null; then
         return 0
     fi
-    echo "tools.sh: installing wasm-bindgen-cli $want (have '${have:-none}'; ~17 min on 2 cores)" >&2
+    echo "tools.sh: installing wasm-bindgen-cli $want (have '${have:-none}'; ~4 min on 2 cores)" >&2
     # Its own temporary target dir: building it must not hold the project's build lock.
     env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$want" --force
 }
