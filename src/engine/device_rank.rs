@@ -7,6 +7,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::engine::bundle::Int8Table;
+use crate::engine::model::product;
 use crate::engine::rank::kernel_query;
 
 /// Catalogs from this many rows are scored on the device when the model runs on WebGPU: a wide,
@@ -64,7 +65,7 @@ impl DeviceTable {
         let parts = self
             .chunks
             .iter()
-            .map(|chunk| chunk.clone().matmul(q.clone()))
+            .map(|chunk| product(chunk.clone(), q.clone()))
             .collect();
         Tensor::cat(parts, 0).reshape([self.rows])
     }

@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::engine::model::mlp::Mlp;
+use crate::engine::model::product;
 use crate::engine::model::user_tower::user_vectors;
 use crate::engine::{ItemIndex, Thumbs};
 
@@ -221,8 +222,7 @@ impl FrozenUserTower {
         for step in 1..=config.steps {
             let input = x.clone().require_grad();
             let user = self.forward(input.clone());
-            let logits = user
-                .matmul(candidates.clone().transpose())
+            let logits = product(user, candidates.clone().transpose())
                 .div_scalar(self.temperature)
                 .add(bias.clone()); // [1, c]
             let mut loss = (input.clone() - self.prior.clone().reshape([1, d_in]))

@@ -7,6 +7,8 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::product;
+
 /// Widths of a [`Mlp`].
 #[derive(Config, Debug, PartialEq)]
 pub struct MlpConfig {
@@ -77,7 +79,10 @@ impl Mlp {
     pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
+            x = product(x, layer.weight.val());
+            if let Some(bias) = &layer.bias {
+                x = x + bias.val().unsqueeze();
+            }
             if i < last {
                 x = self.dropout.forward(relu(x));
             }

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 use super::item_tower::ItemTower;
 use super::mlp::MlpConfig;
+use super::product;
 use super::user_tower::UserTower;
 
 /// Architecture of the two-tower model. Only the counts are required.
@@ -123,8 +124,7 @@ impl TwoTowerModel {
     /// - output: `[b, n]`
     pub fn logits(&self, users: Tensor<2>, items: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
         let [n] = bias.dims();
-        users
-            .matmul(items.transpose())
+        product(users, items.transpose())
             .div_scalar(self.temperature)
             .add(bias.reshape([1, n]))
     }
