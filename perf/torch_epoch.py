@@ -58,6 +58,7 @@ DEFAULTS = {
         "weight_decay": None, "grad_clipping": None,
     },
     "personalize": None,  # visitors' fine-tuning: not part of a training epoch
+    "ranking": None,  # how visitors' vectors rank the catalog: not part of a training epoch
 }
 
 
