@@ -174,7 +174,7 @@ else {
     'unchanged ratings, which reuses the vector (ranking, reasons and handing the view to JS).', '');
   table(['catalog', 'backend (adapter)', 'load', 'load → first top-20', 'updates', 'update median', 'update p95', 'fine-tune median', 'fine-tune p95', 'rank median', 'same ratings again'],
     browser.filter((r) => r.kind === 'page').map((r) => [`${r.catalog} (${Number(r.movies).toLocaleString('en')})`,
-      `${r.backend}${r.adapter && r.adapter !== 'null' ? ` (${r.adapter})` : ''}`, ms(r.load_ms), ms(r.load_to_first_recs_ms), r.updates,
+      `${r.backend}${r.adapter && r.adapter !== 'null' ? ` (${r.adapter})` : ''}${r.ranking === 'device' ? ', ranked on the device' : ''}`, ms(r.load_ms), ms(r.load_to_first_recs_ms), r.updates,
       ms(r.update_median_ms), ms(r.update_p95_ms), ms(r.finetune_median_ms), ms(r.finetune_p95_ms), ms(r.rank_median_ms),
       ms(r.unchanged_view_median_ms)]));
   const handover = browser.filter((r) => r.kind === 'handover');
