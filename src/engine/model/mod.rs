@@ -18,7 +18,7 @@ use burn::tensor::Tensor;
 ///
 /// The browser only multiplies one visitor's row by a matrix, or a catalog's rows by one query:
 /// wasm builds form the product as a broadcast multiply and a sum ([`broadcast_product`]), which
-/// needs none of burn-wgpu's matmul kernels, the largest part of the WebGPU module otherwise.
+/// needs none of burn-wgpu's matmul kernels (much of the WebGPU module's download otherwise).
 /// Native training multiplies whole batches, where matmul is the right tool.
 ///
 /// # Shapes
