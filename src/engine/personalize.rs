@@ -201,13 +201,17 @@ impl FrozenUserTower {
             .collect();
         let c = rows.len();
         let d = items.dim;
-        let mut vectors = Vec::with_capacity(c * d);
+        // The candidates' vectors as columns, `[d, c]`: the layout the logits' product takes,
+        // built once here rather than transposed (and, in the browser, copied) in every step.
+        let mut columns = vec![0.0; d * c];
         let mut bias = Vec::with_capacity(c);
-        for &r in &rows {
-            vectors.extend_from_slice(items.row(r));
+        for (j, &r) in rows.iter().enumerate() {
+            for (i, &value) in items.row(r).iter().enumerate() {
+                columns[i * c + j] = value;
+            }
             bias.push(items.bias[r]);
         }
-        let candidates = Tensor::<2>::from_data(TensorData::new(vectors, [c, d]), &self.device);
+        let candidates = Tensor::<2>::from_data(TensorData::new(columns, [d, c]), &self.device);
         let bias = Tensor::<1>::from_data(TensorData::new(bias, [c]), &self.device).reshape([1, c]);
         let (p, n_down) = (positives.len(), downs.len());
         let pos_weights = Tensor::<1>::from_data(
@@ -222,7 +226,7 @@ impl FrozenUserTower {
         for step in 1..=config.steps {
             let input = x.clone().require_grad();
             let user = self.forward(input.clone());
-            let logits = product(user, candidates.clone().transpose())
+            let logits = product(user, candidates.clone())
                 .div_scalar(self.temperature)
                 .add(bias.clone()); // [1, c]
             let mut loss = (input.clone() - self.prior.clone().reshape([1, d_in]))
