@@ -200,7 +200,7 @@ table(['file', 'raw', 'gzip'], [...payload.map((p) => [p.f, bytes(p.raw), bytes(
   ['later, hardware WebGPU adapter only (WebGPU module + glue, to calibrate)', bytes(total('raw', 'webgpu') - total('raw', 'none')),
     bytes(total('gz', 'webgpu') - total('gz', 'none'))]]);
 
-say('## Engine calibration (CPU vs WebGPU, genie-host.js)', '',
+say('## Engine calibration (CPU vs WebGPU, src/engine/calibration.rs)', '',
   'Each visitor on a hardware adapter times five updates of a fixed sample on both engines and',
   'keeps WebGPU only when its median is under 0.8× the CPU\'s. Not measured on real GPU hardware:',
   'this machine\'s only adapter is SwiftShader (software), which the page never calibrates; forced',

@@ -564,6 +564,18 @@ async fn calibration_times_updates_without_touching_the_ratings() {
     assert_eq!(c.ms.len(), 3);
     assert_eq!(c.top.len(), 20);
     assert!(c.top.iter().all(|t| t.score.is_finite() && t.movie_id != 0));
+    // `versus` calibrates again and compares: the same engine ranks the same, so a forced
+    // verdict takes the challenger with both medians.
+    let again = g.calibrate(1.0).await.expect("calibrate");
+    let verdict = g.versus(again, 1.0, true).await.expect("versus");
+    let field = |name: &str| js_sys::Reflect::get(&verdict, &name.into()).expect(name);
+    assert_eq!(field("kind").as_string().as_deref(), Some("webgpu"));
+    assert!(field("cpuMs").as_f64().is_some_and(|ms| ms >= 0.0));
+    assert!(field("gpuMs").as_f64().is_some_and(|ms| ms >= 0.0));
+    match g.versus(JsValue::from_str("fast"), 1.0, true).await {
+        Ok(_) => panic!("a string is not a calibration"),
+        Err(e) => assert!(message(e).contains("expected a calibration {ms, top}")),
+    }
     assert_eq!(
         ratings(&g).await,
         [Rated {

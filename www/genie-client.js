@@ -5,27 +5,28 @@
 // the text the Genie gives, and followed when another tab of the same browser writes them
 // (`followOtherTabs`) — and the engine verdict per WebGPU adapter (`upgrade`).
 
-export const STORAGE_KEY = 'movie-genie/ratings/v1';
+const STORAGE_KEY = 'movie-genie/ratings/v1';
 /** The last engine verdict: `{key, kind, reason, cpuMs, gpuMs}` (genie-host.js `upgrade`). */
-export const ENGINE_KEY = 'movie-genie/engine/v1';
+const ENGINE_KEY = 'movie-genie/engine/v1';
 
-/** Posts calls to a module Worker; `failed` is set when the Worker itself cannot run. */
+/** Posts calls to a module Worker; `failed` says why once the Worker itself cannot run. */
 function workerTransport() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
   let next = 0;
   const transport = { where: 'worker', failed: null };
+  const failure = () => new Error(`the background Worker failed: ${transport.failed}`);
+  const fail = (reason) => {
+    transport.failed = reason;
+    for (const call of pending.values()) call.reject(failure());
+    pending.clear();
+    worker.terminate();
+  };
   worker.onmessage = ({ data }) => {
     const call = pending.get(data.id);
     pending.delete(data.id);
     if (data.ok) call?.resolve(data);
     else call?.reject(new Error(data.error));
-  };
-  const fail = (reason) => {
-    transport.failed = reason;
-    for (const call of pending.values()) call.reject(new Error(`the background Worker failed: ${reason}`));
-    pending.clear();
-    worker.terminate();
   };
   worker.onerror = (event) => {
     event.preventDefault();
@@ -33,13 +34,9 @@ function workerTransport() {
   };
   worker.onmessageerror = () => fail('a reply could not be read');
   transport.call = (method, args) => new Promise((resolve, reject) => {
-    if (transport.failed) {
-      reject(new Error(`the background Worker failed: ${transport.failed}`));
-      return;
-    }
-    const id = next++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, method, args });
+    if (transport.failed) return reject(failure());
+    pending.set(next, { resolve, reject });
+    worker.postMessage({ id: next++, method, args });
   });
   return transport;
 }
@@ -47,48 +44,33 @@ function workerTransport() {
 /** Runs the same host in the page (it blocks the page while it works). */
 async function inPageTransport() {
   const { createHost } = await import('./genie-host.js');
-  const handle = createHost();
-  return { where: 'page', failed: null, call: (method, args) => handle(method, args) };
+  return { where: 'page', failed: null, call: createHost() };
 }
 
 class GenieClient {
-  #transport;
-  #storageKey;
+  #call;
+  /** `'worker'` or `'page'`. */
+  where;
   /** What of the saved ratings could not be read and was dropped, as text for the page. */
   warnings = [];
   /** Why this browser cannot keep the thumbs (storage blocked or full), or null. */
   storageProblem = null;
   attribution = '';
 
-  constructor(transport, storageKey) {
-    this.#transport = transport;
-    this.#storageKey = storageKey;
-  }
-
-  /** `'worker'` or `'page'`. */
-  get where() {
-    return this.#transport.where;
-  }
-
-  get failed() {
-    return this.#transport.failed;
-  }
-
-  /** Starts fetching and compiling the CPU wasm module (see genie-host.js). */
-  prepare() {
-    this.#transport.call('prepare', []).catch(() => {}); // `create` reports failures
+  constructor(transport) {
+    this.#call = transport.call;
+    this.where = transport.where;
   }
 
   async create(bytes) {
     let saved = null;
     try {
-      saved = localStorage.getItem(this.#storageKey);
+      saved = localStorage.getItem(STORAGE_KEY);
     } catch (e) {
       this.storageProblem = `this browser's storage cannot be read (${e?.message ?? e})`;
     }
-    const { value } = await this.#transport.call('create', [bytes, saved]);
-    this.attribution = value.attribution;
-    this.warnings = value.warnings;
+    const { value } = await this.#call('create', [bytes, saved]);
+    ({ attribution: this.attribution, warnings: this.warnings } = value);
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
   }
@@ -99,10 +81,10 @@ class GenieClient {
    * which engine runs. Stores the view's text unless the change came from storage itself.
    */
   async change(change, shape) {
-    const reply = await this.#transport.call('change', [change, shape]);
+    const reply = await this.#call('change', [change, shape]);
     if (change && change.kind !== 'replace') {
       try {
-        localStorage.setItem(this.#storageKey, reply.view.saved);
+        localStorage.setItem(STORAGE_KEY, reply.view.saved);
         this.storageProblem = null;
       } catch (e) {
         this.storageProblem = `this browser refused to store them (${e?.message ?? e})`;
@@ -124,7 +106,7 @@ class GenieClient {
     } catch {
       // none, unreadable or not JSON: measure again
     }
-    const reply = await this.#transport.call('upgrade', [mode, known]);
+    const reply = await this.#call('upgrade', [mode, known]);
     const { key, kind, reason, cpuMs, gpuMs, remembered } = reply.value;
     if (mode === 'auto' && key && gpuMs != null && !remembered) {
       try {
@@ -137,9 +119,8 @@ class GenieClient {
   }
 
   /** The text of the file Export writes. */
-  async exportRatings() { return (await this.#transport.call('exportRatings', [])).value; }
-  async search(text, limit) { return (await this.#transport.call('search', [text, limit])).value; }
-  async similar(movieId, k) { return (await this.#transport.call('similar', [movieId, k])).value; }
+  async exportRatings() { return (await this.#call('exportRatings', [])).value; }
+  async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
 
   /**
    * Follows the saved ratings when another tab of this browser changes them (the `storage`
@@ -150,8 +131,7 @@ class GenieClient {
   followOtherTabs(onSaved) {
     addEventListener('storage', (event) => {
       // `key` is null when the whole storage was cleared.
-      if (event.key !== null && event.key !== this.#storageKey) return;
-      onSaved(event.key === null ? null : event.newValue);
+      if (event.key === null || event.key === STORAGE_KEY) onSaved(event.newValue);
     });
   }
 }
@@ -161,21 +141,19 @@ class GenieClient {
  * module Worker unless `inPage`; when the Worker itself cannot run (not when the model is bad),
  * starts over in the page. The CPU wasm module compiles while the bundle downloads.
  */
-export async function startGenie(download, { inPage = false, storageKey = STORAGE_KEY } = {}) {
+export async function startGenie(download, { inPage = false } = {}) {
   if (!inPage && typeof Worker === 'function') {
-    const client = new GenieClient(workerTransport(), storageKey);
-    client.prepare();
-    const bytes = await download;
+    const transport = workerTransport();
+    const client = new GenieClient(transport);
     try {
-      await client.create(bytes);
+      await client.create(await download);
       return client;
     } catch (e) {
-      if (!client.failed) throw e;
-      console.warn(`movie-genie: no background Worker (${client.failed}); running in the page`);
+      if (!transport.failed) throw e;
+      console.warn(`movie-genie: no background Worker (${transport.failed}); running in the page`);
     }
   }
-  const client = new GenieClient(await inPageTransport(), storageKey);
-  client.prepare();
+  const client = new GenieClient(await inPageTransport());
   await client.create(await download);
   return client;
 }

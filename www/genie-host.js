@@ -9,18 +9,14 @@
 //
 // Every visitor starts on the CPU module. `upgrade` then decides, once, whether WebGPU runs
 // the model: never with `off`; not on a software adapter; otherwise it fetches the WebGPU
-// module, times the same updates on both engines (`Genie.calibrate`) and switches only when
-// they agree and WebGPU is clearly faster (`force`: whenever they agree). A WebGPU failure at
+// module, times the same updates on both engines (`Genie.calibrate`, `Genie.versus`) and
+// switches only when they agree and WebGPU is clearly faster (`force`: whenever they agree). A WebGPU failure at
 // any point returns to the CPU with the ratings kept.
 
 /** Calls that only read. */
-const READS = new Set(['exportRatings', 'search', 'similar']);
-/** WebGPU must be this much faster (median over the calibration runs) to take over. */
-const MARGIN = 0.8;
+const READS = new Set(['exportRatings', 'search']);
 /** Timed updates per engine; `force` only checks agreement, so one. */
 const CALIBRATION_RUNS = 5;
-/** Top-20 scores of the two engines may differ by this much and still agree. */
-const AGREE = 1e-4;
 /** Adapter names of software renderers: WebGPU on the CPU, slower than our own CPU path. */
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|warp|microsoft basic render|software/i;
 /** The WebGPU module's SHA-256 prefix, which build.sh writes here: a verdict remembered for an
@@ -50,18 +46,10 @@ async function webgpuAdapter() {
   return { name, key: parts.join('|') || 'unnamed', software };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Whether two calibrations ranked the same top 20 with scores within `AGREE`. */
-function agree(a, b) {
-  return a.top.length === b.top.length && a.top.every((x, i) =>
-    x.movieId === b.top[i].movieId && Math.abs(x.score - b.top[i].score) <= AGREE);
-}
-
 export function createHost() {
-  let cpuModule = null;
-  // `prepare` starts fetching and compiling the CPU module while the page downloads the bundle.
-  const prepare = () => (cpuModule ??= loadModule('cpu'));
+  // The CPU module is fetched and compiled from the start, while the page downloads the bundle.
+  const cpuModule = loadModule('cpu');
+  cpuModule.catch(() => {}); // `create` reports the failure
   let genie = null;
   let bytes = null;
   let engine = { kind: 'cpu', reason: 'every visitor starts on the CPU', cpuMs: null, gpuMs: null };
@@ -84,7 +72,7 @@ export function createHost() {
       return await call(genie);
     } catch (e) {
       if (engine.kind !== 'webgpu') throw e;
-      const { Genie } = await prepare();
+      const { Genie } = await cpuModule;
       switchTo(await Genie.create(bytes, false, null));
       engine = { ...engine, kind: 'cpu', reason: `WebGPU failed (${e?.message ?? e}); back on the CPU` };
       console.warn(`movie-genie: ${engine.reason}`);
@@ -110,47 +98,30 @@ export function createHost() {
     const remembered = known?.key === key && mode !== 'force' ? known : null;
     if (remembered?.kind === 'cpu') return { ...engine, ...remembered, remembered: true };
     let gpu = null;
+    /** WebGPU runs the model from now on. */
+    const take = (verdict) => {
+      switchTo(gpu);
+      gpu = null;
+      engine = verdict;
+      return engine;
+    };
     try {
       const webgpu = await loadModule('webgpu');
       gpu = await webgpu.Genie.create(bytes, true, null);
       const backend = gpu.backend();
-      if (backend.kind !== 'webgpu') {
-        gpu.free();
-        return { ...engine, ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
-      }
-      if (remembered?.kind === 'webgpu') {
-        switchTo(gpu);
-        engine = { ...remembered, remembered: true };
-        return engine;
-      }
-      const { Genie } = await prepare();
+      if (backend.kind !== 'webgpu') return { ...engine, ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
+      if (remembered?.kind === 'webgpu') return take({ ...remembered, remembered: true });
+      const { Genie } = await cpuModule;
       const probe = await Genie.create(bytes, false, null);
       const runs = mode === 'force' ? 1 : CALIBRATION_RUNS;
       const onCpu = await probe.calibrate(runs);
       probe.free();
-      const onGpu = await gpu.calibrate(runs);
-      const [cpuMs, gpuMs] = [median(onCpu.ms), median(onGpu.ms)];
-      const measured = { ...base, cpuMs, gpuMs };
-      if (!agree(onCpu, onGpu)) {
-        gpu.free();
-        return { ...engine, ...measured, kind: 'cpu', reason: 'WebGPU and the CPU disagreed on the same update' };
-      }
-      const faster = gpuMs < MARGIN * cpuMs;
-      if (!faster && mode !== 'force') {
-        gpu.free();
-        return { ...engine, ...measured, kind: 'cpu', reason: 'WebGPU measured slower than the CPU' };
-      }
-      switchTo(gpu);
-      gpu = null;
-      engine = {
-        ...measured,
-        kind: 'webgpu',
-        reason: faster ? 'WebGPU measured faster than the CPU' : 'WebGPU forced (?gpu=force)',
-      };
-      return engine;
+      const verdict = { ...base, ...(await gpu.versus(onCpu, runs, mode === 'force')) };
+      return verdict.kind === 'webgpu' ? take(verdict) : { ...engine, ...verdict };
     } catch (e) {
-      gpu?.free();
       return { ...engine, ...base, reason: `WebGPU could not be measured (${e?.message ?? e})` };
+    } finally {
+      gpu?.free();
     }
   }
 
@@ -175,13 +146,9 @@ export function createHost() {
   }
 
   return async function handle(method, args) {
-    if (method === 'prepare') {
-      prepare().catch(() => {}); // `create` reports the failure
-      return { value: null };
-    }
     if (method === 'create') {
       const [bundle, saved] = args;
-      const { Genie, readyAt } = await prepare();
+      const { Genie, readyAt } = await cpuModule;
       genie?.free();
       genie = null;
       bytes = bundle;

@@ -1,8 +1,10 @@
 //! The engine both targets compile, with no `cfg`: the model, the visitor's personalisation, the
 //! score and ranking over the compressed table (on the CPU, or on the device for large
-//! catalogs), the bundle's format and loader, and the recommender the browser drives.
+//! catalogs), the bundle's format and loader, the recommender the browser drives, and the
+//! calibration that decides whether WebGPU runs it.
 
 pub mod bundle;
+pub mod calibration;
 pub mod device_rank;
 pub mod model;
 pub mod personalize;

@@ -6,7 +6,8 @@
 //! compiler, most of that module) and with `cpu` (the CPU module, a fraction of the download);
 //! test builds make one module with both.
 //! Every visitor starts on the CPU module; `www/genie-host.js` fetches the WebGPU one only to
-//! calibrate it against the CPU (`calibrate`) and switches only when it is clearly faster.
+//! calibrate it against the CPU (`calibrate`, `versus`) and switches only when it is clearly
+//! faster.
 //! Everything else is `recommender`, which is tested natively.
 //!
 //! The page sends each change of the visitor's to `apply` and draws what `view` answers: the
@@ -24,6 +25,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::engine::Thumbs;
 use crate::engine::bundle::{Bundle, CatalogEntry, Int8Table, ItemTable};
+use crate::engine::calibration::{Calibration, verdict};
 use crate::engine::device_rank::DEVICE_RANKING_MIN_ROWS;
 use crate::engine::rank::TopK;
 use crate::engine::ratings::{decode_ratings, encode_ratings, encode_ratings_file, parse_ratings};
@@ -265,26 +267,36 @@ impl Genie {
     }
 
     /// Times `runs` fresh updates of a fixed sample of ratings (`Recommender::time_updates`),
-    /// leaving the visitor's own untouched: `{ms: [..], top: [{movieId, score}]}`. The page
-    /// runs it on the CPU and on WebGPU and keeps the faster engine when both agree.
+    /// leaving the visitor's own untouched: `{ms: [..], top: [{movieId, score}]}`, the
+    /// `cpu` that `versus` takes.
     pub async fn calibrate(&self, runs: f64) -> Result<JsValue, JsError> {
-        let runs = js::count("runs", runs, 100)?;
-        // The RefCell stays borrowed across the awaits: the page sends nothing while it
-        // calibrates (genie-host.js).
-        let (ms, top) = {
-            let mut inner = self.inner.borrow_mut();
-            let sample = inner.calibration_sample();
-            inner.time_updates(&sample, runs, 20).await?
-        };
-        let top: Vec<_> = top
-            .iter()
-            .map(|r| serde_json::json!({"movieId": r.movie_id, "score": r.score}))
-            .collect();
-        to_js(&serde_json::json!({"ms": ms, "top": top}))
+        to_js(&self.calibration(runs).await?)
+    }
+
+    /// Calibrates this Genie as `calibrate` does and decides against the CPU's calibration
+    /// `cpu` (`engine::calibration::verdict`; `force`: WebGPU whenever the two agree):
+    /// `{kind, reason, cpuMs, gpuMs}`.
+    pub async fn versus(&self, cpu: JsValue, runs: f64, force: bool) -> Result<JsValue, JsError> {
+        let cpu: Calibration = serde_wasm_bindgen::from_value(cpu).map_err(|e| {
+            JsError::new(&format!(
+                "expected a calibration {{ms, top}}, got something else: {e}"
+            ))
+        })?;
+        to_js(&verdict(&cpu, &self.calibration(runs).await?, force))
     }
 }
 
 impl Genie {
+    async fn calibration(&self, runs: f64) -> Result<Calibration, JsError> {
+        let runs = js::count("runs", runs, 100)?;
+        // The RefCell stays borrowed across the awaits: the page sends nothing while it
+        // calibrates (genie-host.js).
+        let mut inner = self.inner.borrow_mut();
+        let sample = inner.calibration_sample();
+        let (ms, top) = inner.time_updates(&sample, runs, 20).await?;
+        Ok(Calibration::new(ms, &top))
+    }
+
     fn genie_stats(&self, inner: &Recommender) -> GenieStats<'_> {
         GenieStats {
             update: inner.stats(),
