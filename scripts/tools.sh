@@ -5,7 +5,8 @@
 # Cargo's outputs and the npm tools live outside the work tree (shared between checkouts).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/movie-genie/target}"
 MOVIE_GENIE_TOOLS="${MOVIE_GENIE_TOOLS:-$HOME/.cache/movie-genie/tools}"
-export PATH="$HOME/.cargo/bin:$MOVIE_GENIE_TOOLS/node_modules/.bin:$PATH"
+# `cargo install` puts wasm-bindgen-cli in $CARGO_HOME/bin.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$MOVIE_GENIE_TOOLS/node_modules/.bin:$PATH"
 
 # wasm SIMD for rank.rs's integer dot product; every browser with WebGPU has it. Builds and
 # tests use the same flags so they share compiled dependencies.
