@@ -10,8 +10,8 @@
 // Every visitor starts on the CPU module. `upgrade` then decides, once, whether WebGPU runs
 // the model: never with `off`; not on a software adapter; otherwise it fetches the WebGPU
 // module, times the same updates on both engines (`Genie.calibrate`, `Genie.versus`) and
-// switches only when they agree and WebGPU is clearly faster (`force`: whenever they agree). A WebGPU failure at
-// any point returns to the CPU with the ratings kept.
+// switches only when they agree and WebGPU is clearly faster (`force`: whenever they agree).
+// A WebGPU failure at any point returns to the CPU with the ratings kept.
 
 /** Calls that only read. */
 const READS = new Set(['exportRatings', 'search']);
@@ -109,7 +109,9 @@ export function createHost() {
       const webgpu = await loadModule('webgpu');
       gpu = await webgpu.Genie.create(bytes, true, null);
       const backend = gpu.backend();
-      if (backend.kind !== 'webgpu') return { ...engine, ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
+      if (backend.kind !== 'webgpu') {
+        return { ...engine, ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
+      }
       if (remembered?.kind === 'webgpu') return take({ ...remembered, remembered: true });
       const { Genie } = await cpuModule;
       const probe = await Genie.create(bytes, false, null);
