@@ -49,7 +49,7 @@ ensure_wasm_bindgen() {
     fi
     echo "tools.sh: installing wasm-bindgen-cli $want (have '${have:-none}'; ~4 min on 2 cores)" >&2
     # Its own temporary target dir: building it must not hold the project's build lock. At
-    # opt-level 1, which compiles far quicker and binds a module in seconds all the same.
+    # opt-level 1, which compiles in less time than release's 3 and binds a module as fast.
     env -u CARGO_TARGET_DIR CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
         cargo install wasm-bindgen-cli --version "$want" --force
 }

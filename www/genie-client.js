@@ -44,7 +44,7 @@ function workerTransport() {
 /** Runs the same host in the page (it blocks the page while it works). */
 async function inPageTransport() {
   const { createHost } = await import('./genie-host.js');
-  return { where: 'page', failed: null, call: createHost() };
+  return { where: 'page', call: createHost() };
 }
 
 class GenieClient {

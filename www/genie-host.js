@@ -116,8 +116,12 @@ export function createHost() {
       const { Genie } = await cpuModule;
       const probe = await Genie.create(bytes, false, null);
       const runs = mode === 'force' ? 1 : CALIBRATION_RUNS;
-      const onCpu = await probe.calibrate(runs);
-      probe.free();
+      let onCpu;
+      try {
+        onCpu = await probe.calibrate(runs);
+      } finally {
+        probe.free();
+      }
       const verdict = { ...base, ...(await gpu.versus(onCpu, runs, mode === 'force')) };
       return verdict.kind === 'webgpu' ? take(verdict) : { ...engine, ...verdict };
     } catch (e) {
