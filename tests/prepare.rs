@@ -5,19 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use movie_genie::engine::{MovieId, Thumbs};
+use movie_genie::pipeline::data::embed;
 use movie_genie::pipeline::data::prepare::{
     LAYOUT_FILE, MOVIES_TABLE, PrepareConfig, PrepareOutcome, RATINGS_TABLE, prepare, read_layout,
 };
 use movie_genie::pipeline::data::tables::{read_movies_table, read_ratings_table};
 
 const TMDB_HEADER: &str = "adult,belongs_to_collection,budget,genres,homepage,id,imdb_id,original_language,original_title,overview,popularity,poster_path,production_companies,production_countries,release_date,revenue,runtime,spoken_languages,status,tagline,title,video,vote_average,vote_count\n";
-
-fn model_dir() -> PathBuf {
-    let models = std::env::var("MOVIE_GENIE_MODELS").unwrap_or_else(|_| "../shared/models".into());
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(models)
-        .join("all-MiniLM-L6-v2")
-}
 
 fn fixture(dir: &Path) -> PrepareConfig {
     let write = |name: &str, text: &str| {
@@ -46,7 +40,7 @@ fn fixture(dir: &Path) -> PrepareConfig {
                  False,,60000000,[],,949,tt0113277,en,Heat,\"A cop chases a thief.\",17.9,,[],[],1995-12-15,187436818,170.0,[],Released,A Los Angeles crime saga,Heat,False,7.7,1886\n"
             ),
         ),
-        model_dir: model_dir(),
+        model_dir: embed::model_dir(),
         out_dir: dir.join("processed"),
         cache_dir: dir.join("cache"),
         batch_size: 2,

@@ -8,9 +8,10 @@ use movie_genie::engine::bundle::Bundle;
 use movie_genie::engine::recommender::{Recommendation, Recommender};
 use movie_genie::engine::{MovieId, Thumbs};
 use movie_genie::pipeline::add_movies::{ITEM_TOWER_FILE, add_movies_file};
-use movie_genie::pipeline::data::embed::SentenceEmbedder;
+use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 
-const BUNDLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/www/assets/movie-genie.bundle");
+/// Relative to the package root, where `cargo test` runs the tests.
+const BUNDLE: &str = "www/assets/movie-genie.bundle";
 
 /// Toy Story, Toy Story 2, A Bug's Life, Monsters Inc., Finding Nemo.
 const PIXAR: [u32; 5] = [1, 3114, 2355, 4886, 6377];
@@ -94,16 +95,14 @@ fn a_visitor_with_one_clear_taste_gets_that_taste() {
 /// films gets them first on the "new for you" shelf, marked new and with a true reason.
 #[test]
 fn movies_added_without_retraining_reach_visitors_of_their_kind() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let models = std::env::var("MOVIE_GENIE_MODELS").unwrap_or_else(|_| "../shared/models".into());
-    let embedder = SentenceEmbedder::load(&root.join(models).join("all-MiniLM-L6-v2"))
+    let embedder = SentenceEmbedder::load(&embed::model_dir())
         .expect("the sentence model should be in ../shared/models");
     let dir = tempfile::tempdir().unwrap();
     let out: PathBuf = dir.path().join("grown.bundle");
     let (added, _) = add_movies_file(
         Path::new(BUNDLE),
-        &root.join(ITEM_TOWER_FILE),
-        &root.join("tests/fixtures/new-movies.csv"),
+        Path::new(ITEM_TOWER_FILE),
+        Path::new("tests/fixtures/new-movies.csv"),
         &out,
         |texts| embedder.embed(texts).map_err(|e| e.to_string()),
         &device(),

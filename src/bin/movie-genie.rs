@@ -11,7 +11,7 @@ use anyhow::Context;
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
 use movie_genie::pipeline::add_movies::{ITEM_TOWER_FILE, add_movies_file};
-use movie_genie::pipeline::data::embed::SentenceEmbedder;
+use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::stages::{
@@ -71,8 +71,8 @@ struct AddMoviesArgs {
     /// The sentence model folder (all-MiniLM-L6-v2), as for `prepare`.
     #[arg(
         long,
-        env = "MOVIE_GENIE_MODEL",
-        default_value = "../shared/models/all-MiniLM-L6-v2"
+        env = embed::MODEL_DIR_VAR,
+        default_value = embed::MODEL_DIR
     )]
     model: PathBuf,
 }
@@ -157,8 +157,8 @@ struct PrepareArgs {
     /// The sentence-transformers model folder (safetensors + tokenizer.json).
     #[arg(
         long,
-        env = "MOVIE_GENIE_MODEL",
-        default_value = "../shared/models/all-MiniLM-L6-v2"
+        env = embed::MODEL_DIR_VAR,
+        default_value = embed::MODEL_DIR
     )]
     model_dir: PathBuf,
     /// Where the Parquet tables and the feature layout go.

@@ -13,6 +13,17 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 pub const EMBEDDING_DIM: usize = 384;
 /// sentence-transformers' `max_seq_length` for this model (`sentence_bert_config.json`).
 pub const MAX_TOKENS: usize = 256;
+/// The model folder beside a checkout (../shared/models), relative to the package root.
+pub const MODEL_DIR: &str = "../shared/models/all-MiniLM-L6-v2";
+/// The variable that names another model folder, for the CLI and the tests alike.
+pub const MODEL_DIR_VAR: &str = "MOVIE_GENIE_MODEL";
+
+/// The model folder the tests load: `$MOVIE_GENIE_MODEL`, else [`MODEL_DIR`]. A relative path
+/// is from the working directory, which `cargo test` sets to the package root; a path baked in
+/// at compile time would name whichever checkout built the test binary first.
+pub fn model_dir() -> PathBuf {
+    std::env::var_os(MODEL_DIR_VAR).map_or_else(|| MODEL_DIR.into(), PathBuf::from)
+}
 
 /// Why the sentence model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -143,17 +154,9 @@ impl SentenceEmbedder {
 mod tests {
     use super::*;
 
-    fn model_folder() -> PathBuf {
-        let root =
-            std::env::var("MOVIE_GENIE_MODELS").unwrap_or_else(|_| "../shared/models".into());
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(root)
-            .join("all-MiniLM-L6-v2")
-    }
-
     #[test]
     fn matches_the_sentence_transformers_reference() {
-        let folder = model_folder();
+        let folder = model_dir();
         let reference: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(folder.with_file_name("all-MiniLM-L6-v2.reference.json"))
                 .expect("the reference file should sit beside the model folder"),
