@@ -48,10 +48,15 @@ ensure_wasm_bindgen() {
         return 0
     fi
     echo "tools.sh: installing wasm-bindgen-cli $want (have '${have:-none}'; ~4 min on 2 cores)" >&2
-    # Its own temporary target dir: building it must not hold the project's build lock. At
-    # opt-level 1, which compiles in less time than release's 3 and binds a module as fast.
-    env -u CARGO_TARGET_DIR CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-        cargo install wasm-bindgen-cli --version "$want" --force
+    # Its own temporary target dir: building it must not hold the project's build lock.
+    # Optimised (opt-level 1) only where binding spends its time, reading, rewriting and writing
+    # the module; the rest (its CLI, test server, HTTP and TLS stack) compiles unoptimised.
+    local crate optimised=()
+    for crate in walrus wasmparser wasm-encoder wasm-bindgen-cli-support wasm-bindgen-cli; do
+        optimised+=(--config "profile.release.package.$crate.opt-level=1")
+    done
+    env -u CARGO_TARGET_DIR CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
+        cargo install wasm-bindgen-cli --version "$want" --force "${optimised[@]}"
 }
 
 ensure_wasm_opt() {
