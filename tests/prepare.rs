@@ -2,7 +2,7 @@
 //! expected columns, a second run is a no-op, a changed input reruns, and a bad row stops it
 //! with nothing written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use movie_genie::engine::{MovieId, Thumbs};
 use movie_genie::pipeline::data::embed;
