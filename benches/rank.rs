@@ -24,6 +24,7 @@ fn sizes() -> &'static [usize] {
         &SIZES[..1]
     }
 }
+
 /// The bundle the site ships (`movie-genie export`).
 const SHIPPED: &str = "www/assets/movie-genie.bundle";
 
