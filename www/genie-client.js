@@ -1,15 +1,22 @@
-// The page's side of the Genie: its calls as promises, answered by a module Worker (worker.js)
-// so the page stays responsive while the model fine-tunes and ranks, or in the page itself
-// where a Worker cannot start. The page owns what this browser keeps (a Worker has no
-// localStorage): the visitor's ratings — read once at start, written after every change with
-// the text the Genie gives, and followed when another tab of the same browser writes them
-// (`followOtherTabs`) — and the engine verdict per WebGPU adapter (`upgrade`).
+// The page's side of the Genie (genie-host.js): its calls as promises, answered by a module
+// Worker (worker.js) so the page stays responsive, or in the page where no Worker starts. The
+// page owns what this browser keeps, since a Worker has no localStorage: the visitor's ratings
+// (read at start, written after every change with the text the view gives, followed when
+// another tab writes them) and the engine verdict for this browser's WebGPU adapter.
 
-const STORAGE_KEY = 'movie-genie/ratings/v1';
-/** The last engine verdict: `{key, kind, reason, cpuMs, gpuMs}` (genie-host.js `upgrade`). */
+const RATINGS_KEY = 'movie-genie/ratings/v1';
 const ENGINE_KEY = 'movie-genie/engine/v1';
 
-/** Posts calls to a module Worker; `failed` says why once the Worker itself cannot run. */
+/** Runs `method` of localStorage: `{value}`, or `{problem}` saying why it failed. */
+function storage(method, ...args) {
+  try {
+    return { value: localStorage[method](...args) };
+  } catch (e) {
+    return { problem: String(e?.message ?? e) };
+  }
+}
+
+/** `call(method, args)` answered by a module Worker; `failed` says why once it cannot run. */
 function workerTransport() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
@@ -18,15 +25,15 @@ function workerTransport() {
   const failure = () => new Error(`the background Worker failed: ${transport.failed}`);
   const fail = (reason) => {
     transport.failed = reason;
-    for (const call of pending.values()) call.reject(failure());
+    for (const { reject } of pending.values()) reject(failure());
     pending.clear();
     worker.terminate();
   };
-  worker.onmessage = ({ data }) => {
-    const call = pending.get(data.id);
-    pending.delete(data.id);
-    if (data.ok) call?.resolve(data);
-    else call?.reject(new Error(data.error));
+  worker.onmessage = ({ data: { id, ok, error, ...reply } }) => {
+    const call = pending.get(id);
+    pending.delete(id);
+    if (ok) call?.resolve(reply);
+    else call?.reject(new Error(error));
   };
   worker.onerror = (event) => {
     event.preventDefault();
@@ -41,12 +48,6 @@ function workerTransport() {
   return transport;
 }
 
-/** Runs the same host in the page (it blocks the page while it works). */
-async function inPageTransport() {
-  const { createHost } = await import('./genie-host.js');
-  return { where: 'page', call: createHost() };
-}
-
 class GenieClient {
   #call;
   /** `'worker'` or `'page'`. */
@@ -57,19 +58,15 @@ class GenieClient {
   storageProblem = null;
   attribution = '';
 
-  constructor(transport) {
-    this.#call = transport.call;
-    this.where = transport.where;
+  constructor({ where, call }) {
+    this.where = where;
+    this.#call = call;
   }
 
   async create(bytes) {
-    let saved = null;
-    try {
-      saved = localStorage.getItem(STORAGE_KEY);
-    } catch (e) {
-      this.storageProblem = `this browser's storage cannot be read (${e?.message ?? e})`;
-    }
-    const { value } = await this.#call('create', [bytes, saved]);
+    const saved = storage('getItem', RATINGS_KEY);
+    if (saved.problem) this.storageProblem = `this browser's storage cannot be read (${saved.problem})`;
+    const { value } = await this.#call('create', [bytes, saved.value ?? null]);
     ({ attribution: this.attribution, warnings: this.warnings } = value);
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
@@ -83,37 +80,30 @@ class GenieClient {
   async change(change, shape) {
     const reply = await this.#call('change', [change, shape]);
     if (change && change.kind !== 'replace') {
-      try {
-        localStorage.setItem(STORAGE_KEY, reply.view.saved);
-        this.storageProblem = null;
-      } catch (e) {
-        this.storageProblem = `this browser refused to store them (${e?.message ?? e})`;
-        console.warn(`movie-genie: could not save ratings: ${this.storageProblem}`);
-      }
+      const { problem } = storage('setItem', RATINGS_KEY, reply.view.saved);
+      this.storageProblem = problem ? `this browser refused to store them (${problem})` : null;
+      if (problem) console.warn(`movie-genie: could not save ratings: ${problem}`);
     }
     return reply;
   }
 
   /**
    * Decides, once, whether WebGPU takes over from the CPU (`mode`: 'auto', 'force' or 'off';
-   * genie-host.js), starting from the verdict this browser remembers for its adapter, and
-   * remembers a new measured one. Answers `{value: engine, stats}`.
+   * genie-host.js), from the verdict this browser remembers for its adapter, and remembers a
+   * newly measured one. Answers `{value: engine, stats}`.
    */
   async upgrade(mode) {
     let known = null;
     try {
-      known = JSON.parse(localStorage.getItem(ENGINE_KEY));
+      known = JSON.parse(storage('getItem', ENGINE_KEY).value);
     } catch {
-      // none, unreadable or not JSON: measure again
+      // not JSON: measure again
     }
     const reply = await this.#call('upgrade', [mode, known]);
     const { key, kind, reason, cpuMs, gpuMs, remembered } = reply.value;
     if (mode === 'auto' && key && gpuMs != null && !remembered) {
-      try {
-        localStorage.setItem(ENGINE_KEY, JSON.stringify({ key, kind, reason, cpuMs, gpuMs }));
-      } catch {
-        // not kept: the next visit measures again
-      }
+      // Not kept where storage fails: the next visit measures again.
+      storage('setItem', ENGINE_KEY, JSON.stringify({ key, kind, reason, cpuMs, gpuMs }));
     }
     return reply;
   }
@@ -131,7 +121,7 @@ class GenieClient {
   followOtherTabs(onSaved) {
     addEventListener('storage', (event) => {
       // `key` is null when the whole storage was cleared.
-      if (event.key === null || event.key === STORAGE_KEY) onSaved(event.newValue);
+      if (event.key === null || event.key === RATINGS_KEY) onSaved(event.newValue);
     });
   }
 }
@@ -153,7 +143,8 @@ export async function startGenie(download, { inPage = false } = {}) {
       console.warn(`movie-genie: no background Worker (${transport.failed}); running in the page`);
     }
   }
-  const client = new GenieClient(await inPageTransport());
+  const { createHost } = await import('./genie-host.js');
+  const client = new GenieClient({ where: 'page', call: createHost() });
   await client.create(await download);
   return client;
 }

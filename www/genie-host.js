@@ -1,20 +1,15 @@
-// The one Genie of this context behind a message-shaped interface: `handle(method, args)` runs
-// a call and resolves to `{value}`, and for `change` also to `{view}`: everything the page
-// draws (`Genie.view`), numbered by `seq`. `worker.js` serves it from a module Worker; the page
-// runs it in place where a Worker cannot start (genie-client.js).
+// The one Genie of this context behind a message-shaped interface, `handle(method, args)`,
+// which worker.js serves from a module Worker and the page runs in place where a Worker cannot
+// start (genie-client.js). Each `change` is applied as it arrives and answered with the next
+// view (`Genie.view`: everything the page draws, numbered by `seq`); changes that arrive before
+// that view starts share it, so a burst of thumbs is one fine-tune.
 //
-// One `change` call per change of the visitor's, each answered with a view; changes that
-// arrive while a view is being computed share the next one, so a burst of thumbs is one
-// fine-tune.
-//
-// Every visitor starts on the CPU module. `upgrade` then decides, once, whether WebGPU runs
-// the model: never with `off`; not on a software adapter; otherwise it fetches the WebGPU
-// module, times the same updates on both engines (`Genie.calibrate`, `Genie.versus`) and
-// switches only when they agree and WebGPU is clearly faster (`force`: whenever they agree).
-// A WebGPU failure at any point returns to the CPU with the ratings kept.
+// Every visitor starts on the CPU module. `upgrade` then decides, once, whether WebGPU runs the
+// model: never with `off`, nor on a software adapter; else it times the same updates on both
+// modules (`Genie.calibrate`, `Genie.versus`) and switches only when they agree and WebGPU is
+// clearly faster (`force`: whenever they agree). When WebGPU fails, the CPU takes over with the
+// ratings kept.
 
-/** Calls that only read. */
-const READS = new Set(['exportRatings', 'search']);
 /** Timed updates per engine; `force` only checks agreement, so one. */
 const CALIBRATION_RUNS = 5;
 /** Adapter names of software renderers: WebGPU on the CPU, slower than our own CPU path. */
@@ -32,18 +27,15 @@ export async function loadModule(flavour) {
 
 /** The browser's WebGPU adapter as `{name, key, software}`, or null without one. */
 async function webgpuAdapter() {
-  let adapter = null;
-  try {
-    adapter = await globalThis.navigator?.gpu?.requestAdapter();
-  } catch {
-    return null;
-  }
+  const adapter = await globalThis.navigator?.gpu?.requestAdapter().catch(() => null);
   if (!adapter) return null;
   const info = adapter.info ?? {};
   const parts = [info.vendor, info.architecture, info.device, info.description].filter(Boolean);
-  const name = [info.vendor, info.architecture].filter(Boolean).join('/') || info.description || 'unnamed adapter';
-  const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE.test(parts.join(' '));
-  return { name, key: parts.join('|') || 'unnamed', software };
+  return {
+    name: [info.vendor, info.architecture].filter(Boolean).join('/') || info.description || 'unnamed adapter',
+    key: `${parts.join('|') || 'unnamed'}|${WEBGPU_MODULE_VERSION}`,
+    software: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE.test(parts.join(' ')),
+  };
 }
 
 export function createHost() {
@@ -54,134 +46,104 @@ export function createHost() {
   let bytes = null;
   let engine = { kind: 'cpu', reason: 'every visitor starts on the CPU', cpuMs: null, gpuMs: null };
   let upgrading = null;
-  // A replaced Genie may still be inside a call: it is freed once no call is running.
-  let running = 0;
-  let retired = [];
+  /** `{k, fresh}`: how many recommendations and new movies the page last asked for. */
+  let shape = null;
+  let seq = 0;
+  // Views run one after another, and a Genie is replaced only between them: it is freed, which
+  // must not happen while one of its calls is running. `next` is the view changes still share.
+  let views = Promise.resolve();
+  let next = null;
+  const afterViews = (task) => (views = views.catch(() => {}).then(task));
 
-  /** Makes `next` the Genie, with the current one's ratings; the old one retires. */
-  function switchTo(next) {
-    next.apply({ kind: 'replace', saved: genie.savedRatings() });
-    retired.push(genie);
-    genie = next;
+  /** Makes `other` the Genie, with the current one's ratings, and frees the current one. */
+  function switchTo(other, verdict) {
+    other.apply({ kind: 'replace', saved: genie.savedRatings() });
+    genie.free();
+    genie = other;
+    engine = { ...engine, ...verdict };
   }
 
-  /** Runs `call` on the Genie; on a WebGPU Genie, a failure returns to the CPU and retries. */
-  async function onGenie(call) {
-    running++;
+  async function view() {
+    // Changes already posted to this context apply before the view starts.
+    await new Promise((resolve) => setTimeout(resolve));
+    next = null;
     try {
-      return await call(genie);
+      return { ...(await genie.view(shape.k, shape.fresh)), seq: ++seq };
     } catch (e) {
       if (engine.kind !== 'webgpu') throw e;
-      const { Genie } = await cpuModule;
-      switchTo(await Genie.create(bytes, false, null));
-      engine = { ...engine, kind: 'cpu', reason: `WebGPU failed (${e?.message ?? e}); back on the CPU` };
-      console.warn(`movie-genie: ${engine.reason}`);
-      return call(genie);
-    } finally {
-      if (--running === 0) {
-        for (const old of retired) old.free();
-        retired = [];
-      }
+      const reason = `WebGPU failed (${e?.message ?? e}); back on the CPU`;
+      console.warn(`movie-genie: ${reason}`);
+      switchTo(await (await cpuModule).Genie.create(bytes, false, null), { kind: 'cpu', reason });
+      return { ...(await genie.view(shape.k, shape.fresh)), seq: ++seq };
     }
   }
 
-  /** The engine decision described above; `known` is the verdict remembered for this adapter. */
+  /** The engine decision described above: `known` is the verdict remembered for the adapter. */
   async function upgrade(mode, known) {
-    if (mode === 'off') return { ...engine, reason: 'WebGPU turned off (?gpu=off)' };
+    if (mode === 'off') return { reason: 'WebGPU turned off (?gpu=off)' };
     const adapter = await webgpuAdapter();
-    if (!adapter) return { ...engine, reason: 'this browser offers no WebGPU adapter' };
-    const key = `${adapter.key}|${WEBGPU_MODULE_VERSION}`;
-    const base = { adapter: adapter.name, key };
+    if (!adapter) return { reason: 'this browser offers no WebGPU adapter' };
+    const base = { adapter: adapter.name, key: adapter.key };
     if (adapter.software && mode !== 'force') {
-      return { ...engine, ...base, reason: `${adapter.name} is a software adapter: WebGPU would run on the CPU, slower than this engine` };
+      return { ...base, reason: `${adapter.name} is a software adapter: WebGPU would run on the CPU, slower than this engine` };
     }
-    const remembered = known?.key === key && mode !== 'force' ? known : null;
-    if (remembered?.kind === 'cpu') return { ...engine, ...remembered, remembered: true };
+    const remembered = known?.key === adapter.key && mode !== 'force' ? { ...known, remembered: true } : null;
+    if (remembered?.kind === 'cpu') return remembered;
     let gpu = null;
-    /** WebGPU runs the model from now on. */
-    const take = (verdict) => {
-      switchTo(gpu);
-      gpu = null;
-      engine = verdict;
-      return engine;
-    };
     try {
-      const webgpu = await loadModule('webgpu');
-      gpu = await webgpu.Genie.create(bytes, true, null);
+      gpu = await (await loadModule('webgpu')).Genie.create(bytes, true, null);
       const backend = gpu.backend();
-      if (backend.kind !== 'webgpu') {
-        return { ...engine, ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
+      if (backend.kind !== 'webgpu') return { ...base, reason: `WebGPU did not start (${backend.fallbackReason})` };
+      let verdict = remembered;
+      if (!verdict) {
+        const runs = mode === 'force' ? 1 : CALIBRATION_RUNS;
+        const probe = await (await cpuModule).Genie.create(bytes, false, null);
+        try {
+          verdict = { ...base, ...(await gpu.versus(await probe.calibrate(runs), runs, mode === 'force')) };
+        } finally {
+          probe.free();
+        }
       }
-      if (remembered?.kind === 'webgpu') return take({ ...remembered, remembered: true });
-      const { Genie } = await cpuModule;
-      const probe = await Genie.create(bytes, false, null);
-      const runs = mode === 'force' ? 1 : CALIBRATION_RUNS;
-      let onCpu;
-      try {
-        onCpu = await probe.calibrate(runs);
-      } finally {
-        probe.free();
+      if (verdict.kind === 'webgpu') {
+        const chosen = gpu;
+        gpu = null;
+        await afterViews(() => switchTo(chosen, verdict));
       }
-      const verdict = { ...base, ...(await gpu.versus(onCpu, runs, mode === 'force')) };
-      return verdict.kind === 'webgpu' ? take(verdict) : { ...engine, ...verdict };
+      return verdict;
     } catch (e) {
-      return { ...engine, ...base, reason: `WebGPU could not be measured (${e?.message ?? e})` };
+      return { ...base, reason: `WebGPU could not be measured (${e?.message ?? e})` };
     } finally {
       gpu?.free();
     }
   }
 
-  // The view being computed, and the one after it that the changes since then share.
-  let computing = null;
-  let next = null;
-  let seq = 0;
-  /** `{k, fresh}`: how many recommendations and new movies the page last asked for (every
-   *  `change` call says). */
-  let shape = null;
-
-  function nextView() {
-    next ??= (async () => {
-      await computing?.catch(() => {});
-      // Changes already posted to this Worker apply before the view starts.
-      await new Promise((resolve) => setTimeout(resolve));
-      next = null;
-      computing = onGenie((g) => g.view(shape.k, shape.fresh)).then((view) => ({ ...view, seq: ++seq }));
-      return computing;
-    })();
-    return next;
-  }
-
-  return async function handle(method, args) {
-    if (method === 'create') {
-      const [bundle, saved] = args;
+  const calls = {
+    async create(bundle, saved) {
       const { Genie, readyAt } = await cpuModule;
-      genie?.free();
-      genie = null;
       bytes = bundle;
       genie = await Genie.create(bytes, false, saved);
-      return {
-        value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt: readyAt },
-      };
-    }
-    if (!genie) throw new Error(`"${method}" was called before the model loaded`);
-    if (method === 'change') {
-      const [change, asked] = args;
+      return { value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt: readyAt } };
+    },
+    async change(change, asked) {
       shape = asked ?? shape;
       if (!shape) throw new Error('"change" needs {k, fresh}: how many recommendations and new movies to show');
       const value = change ? genie.apply(change) : null;
-      return { value, view: await nextView(), engine };
+      next ??= afterViews(view);
+      return { value, view: await next, engine };
+    },
+    async upgrade(mode, known) {
+      upgrading ??= upgrade(mode, known).then((verdict) => (engine = { ...engine, ...verdict }));
+      return { value: await upgrading, stats: genie.stats() };
+    },
+    exportRatings: () => ({ value: genie.exportRatings() }),
+    search: (text, limit) => ({ value: genie.search(text, limit) }),
+  };
+
+  return async function handle(method, args) {
+    if (!Object.hasOwn(calls, method)) {
+      throw new Error(`unknown call "${method}"; expected one of ${Object.keys(calls).join(', ')}`);
     }
-    if (method === 'upgrade') {
-      upgrading ??= upgrade(...args).then((verdict) => {
-        engine = { ...engine, ...verdict };
-        return engine;
-      });
-      const value = await upgrading;
-      return { value, stats: genie.stats() };
-    }
-    if (!READS.has(method)) {
-      throw new Error(`unknown call "${method}"; expected create, change, upgrade or one of ${[...READS].join(', ')}`);
-    }
-    return { value: await onGenie((g) => g[method](...args)) };
+    if (!genie && method !== 'create') throw new Error(`"${method}" was called before the model loaded`);
+    return calls[method](...args);
   };
 }
