@@ -97,7 +97,7 @@ class GenieClient {
     try {
       known = JSON.parse(storage('getItem', ENGINE_KEY).value);
     } catch {
-      // not JSON: measure again
+      // unreadable storage or not JSON: measure again
     }
     const reply = await this.#call('upgrade', [mode, known]);
     const { key, kind, reason, cpuMs, gpuMs, remembered } = reply.value;

@@ -67,14 +67,15 @@ export function createHost() {
     // Changes already posted to this context apply before the view starts.
     await new Promise((resolve) => setTimeout(resolve));
     next = null;
+    const draw = async () => ({ ...(await genie.view(shape.k, shape.fresh)), seq: ++seq });
     try {
-      return { ...(await genie.view(shape.k, shape.fresh)), seq: ++seq };
+      return await draw();
     } catch (e) {
       if (engine.kind !== 'webgpu') throw e;
       const reason = `WebGPU failed (${e?.message ?? e}); back on the CPU`;
       console.warn(`movie-genie: ${reason}`);
       switchTo(await (await cpuModule).Genie.create(bytes, false, null), { kind: 'cpu', reason });
-      return { ...(await genie.view(shape.k, shape.fresh)), seq: ++seq };
+      return draw();
     }
   }
 
