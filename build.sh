@@ -45,7 +45,7 @@ ensure_wasm_bindgen
 if [ "$profile" = release ]; then ensure_wasm_opt; fi
 
 # One module per flavour under pkg/<flavour>/: `cpu` (ndarray only) and `webgpu` (burn-wgpu
-# too). Every visitor starts on the CPU one; genie-host.js fetches the WebGPU one only where a
+# too). Every visitor starts on the CPU one; engine.js fetches the WebGPU one only where a
 # hardware adapter exists, to measure it against the CPU.
 #   build_flavour FLAVOUR CARGO_PROFILE WASM_OPT_LEVEL [cargo options…] (the level: release only)
 build_flavour() {
@@ -105,10 +105,10 @@ for flavour in "${flavours[@]}"; do
     mv "dist/pkg/$flavour.new" "dist/pkg/$flavour"
 done
 if [ -d dist/pkg/webgpu ]; then
-    # The WebGPU module's identity, for the engine verdict genie-host.js remembers per adapter.
+    # The WebGPU module's identity, for the engine verdict remembered per adapter (engine.js).
     webgpu_version="$(sha256sum dist/pkg/webgpu/movie_genie_bg.wasm | cut -c1-16)"
-    sed -i "s/^const WEBGPU_MODULE_VERSION = '[^']*';/const WEBGPU_MODULE_VERSION = '$webgpu_version';/" dist/genie-host.js
-    grep -q "WEBGPU_MODULE_VERSION = '$webgpu_version'" dist/genie-host.js
+    sed -i "s/^const WEBGPU_MODULE_VERSION = '[^']*';/const WEBGPU_MODULE_VERSION = '$webgpu_version';/" dist/engine.js
+    grep -q "WEBGPU_MODULE_VERSION = '$webgpu_version'" dist/engine.js
 fi
 if [ ! -f dist/assets/movie-genie.bundle ]; then
     echo "build.sh: warning: www/assets/movie-genie.bundle is absent (run the exporter): the page has no model" >&2

@@ -6,7 +6,7 @@
 //   large=ROWS[,ROWS…]  also synthetic catalogs of ROWS movies (the shipped model's shape); on
 //               WebGPU, catalogs from 100k movies are scored on the device (device_rank.rs)
 //   rank=0      skip the ranking kernel comparison
-import { loadModule } from './genie-host.js';
+import { loadModule } from './engine.js';
 
 const K = 20;
 const DIM = 65; // the shipped table: 64-d vectors + the item bias column

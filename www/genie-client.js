@@ -1,11 +1,11 @@
 // The page's side of the Genie (genie-host.js): its calls as promises, answered by a module
 // Worker (worker.js) so the page stays responsive, or in the page where no Worker starts. The
-// page owns what this browser keeps, since a Worker has no localStorage: the visitor's ratings
-// (read at start, written after every change with the text the view gives, followed when
-// another tab writes them) and the engine verdict for this browser's WebGPU adapter.
+// host decides what this browser keeps (the visitor's ratings, the engine verdict for its WebGPU
+// adapter); a Worker has no localStorage, so the page lends its own: it hands over what is kept
+// at start, stores what a reply says to keep, and passes on the ratings another tab stores.
 
-const RATINGS_KEY = 'movie-genie/ratings/v1';
-const ENGINE_KEY = 'movie-genie/engine/v1';
+/** Where each thing the host keeps is stored. */
+const KEYS = { ratings: 'movie-genie/ratings/v1', engine: 'movie-genie/engine/v1' };
 
 /** Runs `method` of localStorage: `{value}`, or `{problem}` saying why it failed. */
 function storage(method, ...args) {
@@ -63,10 +63,28 @@ class GenieClient {
     this.#call = call;
   }
 
+  /** Calls the host and stores what its reply says to keep (`keep: {ratings|engine: text}`). */
+  async #ask(method, ...args) {
+    const { keep = {}, ...reply } = await this.#call(method, args);
+    for (const [name, text] of Object.entries(keep)) {
+      const { problem } = storage('setItem', KEYS[name], text);
+      if (problem) console.warn(`movie-genie: could not keep the ${name}: ${problem}`);
+      // The note is about the thumbs: an engine verdict not kept is only measured again.
+      if (name === 'ratings') {
+        this.storageProblem = problem ? `this browser refused to store them (${problem})` : null;
+      }
+    }
+    return reply;
+  }
+
   async create(bytes) {
-    const saved = storage('getItem', RATINGS_KEY);
-    if (saved.problem) this.storageProblem = `this browser's storage cannot be read (${saved.problem})`;
-    const { value } = await this.#call('create', [bytes, saved.value ?? null]);
+    const kept = {};
+    for (const [name, key] of Object.entries(KEYS)) {
+      const { value = null, problem } = storage('getItem', key);
+      kept[name] = value;
+      if (problem) this.storageProblem = `this browser's storage cannot be read (${problem})`;
+    }
+    const { value } = await this.#ask('create', bytes, kept);
     ({ attribution: this.attribution, warnings: this.warnings } = value);
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
@@ -75,42 +93,14 @@ class GenieClient {
   /**
    * Applies one change (`Genie.apply`'s `{kind, …}`; null: none) and answers `{value, view,
    * engine}`: the change's outcome, everything the page draws for `shape` (`{k, fresh}`), and
-   * which engine runs. Stores the view's text unless the change came from storage itself.
+   * which engine runs.
    */
-  async change(change, shape) {
-    const reply = await this.#call('change', [change, shape]);
-    if (change && change.kind !== 'replace') {
-      const { problem } = storage('setItem', RATINGS_KEY, reply.view.saved);
-      this.storageProblem = problem ? `this browser refused to store them (${problem})` : null;
-      if (problem) console.warn(`movie-genie: could not save ratings: ${problem}`);
-    }
-    return reply;
-  }
-
-  /**
-   * Decides, once, whether WebGPU takes over from the CPU (`mode`: 'auto', 'force' or 'off';
-   * genie-host.js), from the verdict this browser remembers for its adapter, and remembers a
-   * newly measured one. Answers `{value: engine, stats}`.
-   */
-  async upgrade(mode) {
-    let known = null;
-    try {
-      known = JSON.parse(storage('getItem', ENGINE_KEY).value);
-    } catch {
-      // unreadable storage or not JSON: measure again
-    }
-    const reply = await this.#call('upgrade', [mode, known]);
-    const { key, kind, reason, cpuMs, gpuMs, remembered } = reply.value;
-    if (mode === 'auto' && key && gpuMs != null && !remembered) {
-      // Not kept where storage fails: the next visit measures again.
-      storage('setItem', ENGINE_KEY, JSON.stringify({ key, kind, reason, cpuMs, gpuMs }));
-    }
-    return reply;
-  }
-
+  change(change, shape) { return this.#ask('change', change, shape); }
+  /** Whether WebGPU takes over (`mode`: 'auto', 'force' or 'off'; engine.js): `{value: engine, stats}`. */
+  upgrade(mode) { return this.#ask('upgrade', mode); }
   /** The text of the file Export writes. */
-  async exportRatings() { return (await this.#call('exportRatings', [])).value; }
-  async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
+  async exportRatings() { return (await this.#ask('exportRatings')).value; }
+  async search(text, limit) { return (await this.#ask('search', text, limit)).value; }
 
   /**
    * Follows the saved ratings when another tab of this browser changes them (the `storage`
@@ -121,7 +111,7 @@ class GenieClient {
   followOtherTabs(onSaved) {
     addEventListener('storage', (event) => {
       // `key` is null when the whole storage was cleared.
-      if (event.key === null || event.key === RATINGS_KEY) onSaved(event.newValue);
+      if (event.key === null || event.key === KEYS.ratings) onSaved(event.newValue);
     });
   }
 }

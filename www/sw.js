@@ -1,5 +1,5 @@
 // Offline copy of the site: the page, the CPU wasm module and the model bundle are cached on
-// the first visit; the WebGPU module is cached when genie-host.js fetches it (only where it
+// the first visit; the WebGPU module is cached when engine.js fetches it (only where it
 // measured faster, or was asked to).
 // Every request goes to the network first (so a changed file is picked up on the next visit)
 // and falls back to the cache when offline. Only this site's own files are handled;
@@ -9,7 +9,7 @@ const SCOPE = self.registration.scope;
 const PREFIX = `movie-genie:${SCOPE}:`;
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [
-  './', 'index.html', 'style.css', 'main.js', 'genie-client.js', 'genie-host.js', 'worker.js',
+  './', 'index.html', 'style.css', 'main.js', 'genie-client.js', 'genie-host.js', 'engine.js', 'worker.js',
   'pkg/cpu/movie_genie.js', 'pkg/cpu/movie_genie_bg.wasm', 'assets/movie-genie.bundle',
 ].map((path) => new URL(path, SCOPE).href);
 

@@ -15,7 +15,7 @@ export const BUNDLE = 'assets/movie-genie.bundle';
 
 /** The site's own static files: the only URLs the page may ever request. */
 export const STATIC_FILES = [
-  '', 'index.html', 'main.js', 'genie-client.js', 'genie-host.js', 'worker.js', 'style.css', 'sw.js',
+  '', 'index.html', 'main.js', 'genie-client.js', 'genie-host.js', 'engine.js', 'worker.js', 'style.css', 'sw.js',
   'pkg/cpu/movie_genie.js', 'pkg/cpu/movie_genie_bg.wasm',
   'pkg/webgpu/movie_genie.js', 'pkg/webgpu/movie_genie_bg.wasm', BUNDLE,
 ];
