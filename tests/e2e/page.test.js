@@ -226,6 +226,29 @@ test('?gpu=off never fetches the WebGPU module, whatever the browser offers', LI
   });
 });
 
+test('a verdict this browser kept for its adapter is used again: the WebGPU module is never fetched', LIMIT, async () => {
+  // A hardware adapter as the page sees it, in the page (?worker=0: init scripts do not reach a
+  // Worker), and the CPU verdict an earlier visit measured on it with this WebGPU module.
+  const version = fs.readFileSync(`${DIST}/engine.js`, 'utf8').match(/WEBGPU_MODULE_VERSION = '([^']+)'/)[1];
+  const kept = { key: `acme|gpu7|${version}`, kind: 'cpu', reason: 'WebGPU measured slower than the CPU', cpuMs: 50, gpuMs: 90 };
+  const { context, page } = await newPage(chromium.browser);
+  await context.addInitScript(([key, text]) => {
+    const adapter = { info: { vendor: 'acme', architecture: 'gpu7' }, isFallbackAdapter: false };
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => ({ requestAdapter: async () => adapter }) });
+    localStorage.setItem(key, text);
+  }, ['movie-genie/engine/v1', JSON.stringify(kept)]);
+  const since = server.state.requests.length;
+  try {
+    await page.goto(`${server.url(SUB)}?worker=0`);
+    await waitReady(page);
+    assert.match(await waitEngine(page), /Engine: CPU \(WebAssembly\), in the page — WebGPU measured slower than the CPU \(update median: WebGPU 90 ms, CPU 50 ms, measured on an earlier visit\)/);
+    assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm'], 'never the WebGPU module');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('?gpu=force runs WebGPU after the CPU’s first recommendations, agreeing with it', LIMIT, async () => {
   const since = server.state.requests.length;
   await withWebgpu('?gpu=force', async (page) => {
