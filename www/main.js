@@ -40,7 +40,7 @@ let view = null;
 /** movieId → thumbs from the view's ratings, ahead of it while a change is on its way (the
  *  pressed thumb shows at once). */
 let rated = new Map();
-/** Which engine runs the model and why (genie-host.js). */
+/** Which engine runs the model and why (engine.js). */
 let engine = null;
 /** The STARTER_POOL most popular movies (search hits): starters and the genre list. */
 let popular = [];
