@@ -5,7 +5,7 @@
 //! build.sh ships this crate twice: with the `webgpu` feature (burn-wgpu and its shader
 //! compiler, most of that module) and with `cpu` (the CPU module, a fraction of the download);
 //! test builds make one module with both.
-//! Every visitor starts on the CPU module; `www/genie-host.js` fetches the WebGPU one only to
+//! Every visitor starts on the CPU module; `www/engine.js` fetches the WebGPU one only to
 //! calibrate it against the CPU (`calibrate`, `versus`) and switches only when it is clearly
 //! faster.
 //! Everything else is `recommender`, which is tested natively.
@@ -289,8 +289,8 @@ impl Genie {
 impl Genie {
     async fn calibration(&self, runs: f64) -> Result<Calibration, JsError> {
         let runs = js::count("runs", runs, 100)?;
-        // The RefCell stays borrowed across the awaits: the page sends nothing while it
-        // calibrates (genie-host.js).
+        // The RefCell stays borrowed across the awaits: nothing else calls a Genie while it
+        // calibrates (engine.js times Genies of its own).
         let mut inner = self.inner.borrow_mut();
         let sample = inner.calibration_sample();
         let (ms, top) = inner.time_updates(&sample, runs, 20).await?;
