@@ -231,16 +231,13 @@ test('a verdict this browser kept for its adapter is used again: the WebGPU modu
   // Worker), and the CPU verdict an earlier visit measured on it with this WebGPU module.
   const version = fs.readFileSync(`${DIST}/engine.js`, 'utf8').match(/WEBGPU_MODULE_VERSION = '([^']+)'/)[1];
   const kept = { key: `acme|gpu7|${version}`, kind: 'cpu', reason: 'WebGPU measured slower than the CPU', cpuMs: 50, gpuMs: 90 };
-  const { context, page } = await newPage(chromium.browser);
-  await context.addInitScript(([key, text]) => {
+  const since = server.state.requests.length;
+  const { context, page } = await visitWith(([key, text]) => {
     const adapter = { info: { vendor: 'acme', architecture: 'gpu7' }, isFallbackAdapter: false };
     Object.defineProperty(Navigator.prototype, 'gpu', { get: () => ({ requestAdapter: async () => adapter }) });
     localStorage.setItem(key, text);
-  }, ['movie-genie/engine/v1', JSON.stringify(kept)]);
-  const since = server.state.requests.length;
+  }, { arg: ['movie-genie/engine/v1', JSON.stringify(kept)], query: '?worker=0' });
   try {
-    await page.goto(`${server.url(SUB)}?worker=0`);
-    await waitReady(page);
     assert.match(await waitEngine(page), /Engine: CPU \(WebAssembly\), in the page — WebGPU measured slower than the CPU \(update median: WebGPU 90 ms, CPU 50 ms, measured on an earlier visit\)/);
     assert.deepEqual(wasmServed(since), ['pkg/cpu/movie_genie_bg.wasm'], 'never the WebGPU module');
     assert.deepEqual(page.errors, []);
@@ -450,11 +447,11 @@ test('two tabs of one browser lose nothing: a thumb in each, a removal and a wip
   }
 });
 
-/** A fresh visitor whose pages run `init` before the site's own scripts. */
-async function visitWith(init) {
+/** A fresh visitor of SUB + `query` whose pages run `init(arg)` before the site's own scripts. */
+async function visitWith(init, { arg, query = '' } = {}) {
   const { context, page } = await newPage(chromium.browser);
-  await context.addInitScript(init);
-  await page.goto(server.url(SUB));
+  await context.addInitScript(init, arg);
+  await page.goto(server.url(SUB) + query);
   await waitReady(page);
   return { context, page };
 }
