@@ -59,6 +59,7 @@ struct View {
     recommendations: Vec<Rec>,
     fresh: Vec<Rec>,
     saved: String,
+    elsewhere: usize,
 }
 
 fn small_bytes() -> Vec<u8> {
@@ -351,8 +352,8 @@ async fn ratings_survive_a_reload_through_the_saved_text() {
     assert!(ratings(&empty).await.is_empty());
 }
 
-/// Restores what is valid from tampered text, says what it dropped, hands back clean text,
-/// and never touches localStorage (the page owns it).
+/// Restores what is valid from tampered text, says what it dropped, keeps a thumb for a movie
+/// this catalog lacks, hands back clean text, and never touches localStorage (the page owns it).
 #[wasm_bindgen_test]
 async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
     let stored_before = LocalStorage::length();
@@ -368,15 +369,32 @@ async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
             thumbs: -1,
         },
     ];
-    assert_eq!(ratings(&g).await, kept);
+    assert_eq!(
+        ratings(&g).await,
+        kept,
+        "the recommender ranks with the known movies"
+    );
     let warnings: Vec<String> =
         serde_wasm_bindgen::from_value(g.warnings().ok().expect("w")).expect("strings");
-    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert_eq!(
+        warnings.len(),
+        2,
+        "only the malformed entries: {warnings:?}"
+    );
+    assert_eq!(
+        view(&g, 1).await.elsewhere,
+        1,
+        "the unknown movie's thumb is kept"
+    );
     rate(&g, 31, 1.0);
     let text = g.saved_ratings();
-    assert_eq!(
-        text,
-        r#"{"popularityWeight":1.0,"ratings":[[1,2],[21,-1],[31,1]],"version":1}"#
+    assert!(
+        text.starts_with(r#"{"thumbs":[[1,2,0,0,0],[21,-1,0,2,0],[31,1,"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"[999999,1,0,1,0]]"#),
+        "carried forward: {text}"
     );
     assert_eq!(
         LocalStorage::length(),
@@ -390,12 +408,65 @@ async fn a_tampered_entry_keeps_the_valid_ratings_and_storage_is_untouched() {
     );
     let again = genie(small_bytes(), false, Some(&text)).await;
     assert_eq!(ratings(&again).await.len(), 3);
+    assert_eq!(again.saved_ratings(), text, "and kept through every save");
     assert!(
         recommend(&again, 5)
             .await
             .iter()
             .all(|r| ![1, 21, 31].contains(&r.movie_id))
     );
+}
+
+/// Two tabs, each a Genie, thumb at once and merge what the other stored: both keep both, in
+/// either order, and rank the same list.
+#[wasm_bindgen_test]
+async fn two_copies_changing_at_once_agree_after_merging() {
+    let a = genie(small_bytes(), false, None).await;
+    let b = genie(small_bytes(), false, None).await;
+    rate(&a, 1, 2.0);
+    rate(&b, 11, 2.0);
+    rate(&a, 21, 1.0);
+    rate(&b, 21, -1.0);
+    let sync = |g: &Genie, saved: String| {
+        let change = serde_json::json!({"kind": "sync", "saved": saved}).to_string();
+        apply(g, &change).expect("sync");
+    };
+    let (from_a, from_b) = (a.saved_ratings(), b.saved_ratings());
+    sync(&a, from_b);
+    sync(&b, from_a);
+    assert_eq!(a.saved_ratings(), b.saved_ratings());
+    let (va, vb) = (view(&a, 20).await, view(&b, 20).await);
+    assert_eq!(va.ratings.len(), 3);
+    let ids = |v: &View| {
+        v.recommendations
+            .iter()
+            .map(|r| r.movie_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&va), ids(&vb), "the list is a function of the thumbs");
+    // An import never overturns the visitor's thumb unless asked; a revert undoes it.
+    let file = r#"{"format":"movie-genie-ratings","version":1,"ratings":[[1,-1],[31,1]]}"#;
+    let before = a.saved_ratings();
+    let import = serde_json::json!({"kind": "import", "text": file, "preferFile": false});
+    apply(&a, &import.to_string()).expect("import");
+    let rated = ratings(&a).await;
+    assert!(
+        rated.contains(&Rated {
+            movie_id: 1,
+            thumbs: 2
+        }),
+        "{rated:?}"
+    );
+    assert!(
+        rated.contains(&Rated {
+            movie_id: 31,
+            thumbs: 1
+        }),
+        "{rated:?}"
+    );
+    let revert = serde_json::json!({"kind": "revert", "saved": before});
+    apply(&a, &revert.to_string()).expect("revert");
+    assert_eq!(ratings(&a).await.len(), 3);
 }
 
 #[wasm_bindgen_test]
@@ -425,7 +496,13 @@ async fn bad_arguments_are_errors() {
         "{unknown}"
     );
     assert!(err(apply(&g, r#"{"kind": "rate", "thumbs": 1}"#)).contains("missing field `movieId`"));
-    assert!(err(apply(&g, r#"{"kind": "merge", "text": "[]"}"#)).starts_with("it is "));
+    assert!(
+        err(apply(
+            &g,
+            r#"{"kind": "import", "text": "[]", "preferFile": false}"#
+        ))
+        .starts_with("it is ")
+    );
     assert!(err(apply(&g, r#"{"kind": "unrate", "movieId": 2.5}"#)).contains("got 2.5"));
     let js_err = |r: Result<JsValue, wasm_bindgen::JsError>| message(r.err().expect("error"));
     assert!(js_err(g.similar(5.0, 3.0)).contains("movie id 5"));

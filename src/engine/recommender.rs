@@ -388,6 +388,11 @@ impl Recommender {
             })
     }
 
+    /// `Ok` when the catalog has `id`, else the error naming it.
+    pub fn require(&self, id: MovieId) -> Result<(), RecommendError> {
+        self.index_of(id).map(|_| ())
+    }
+
     /// Records (or replaces) the visitor's thumbs on `id`.
     pub fn rate(&mut self, id: MovieId, thumbs: Thumbs) -> Result<(), RecommendError> {
         self.index_of(id)?;
@@ -420,28 +425,46 @@ impl Recommender {
     pub fn rated_movies(&self) -> Vec<RatedMovie> {
         self.ratings
             .iter()
-            .filter_map(|&(movie_id, thumbs)| {
-                let entry = self.entry(movie_id)?;
-                Some(RatedMovie {
-                    movie_id,
-                    thumbs,
-                    title: entry.title.clone(),
-                    year: entry.year,
-                    label: entry.label(),
-                    new: entry.new,
-                })
-            })
+            .map(|&(movie_id, thumbs)| self.rated_movie(movie_id, thumbs))
             .collect()
     }
 
-    /// Replaces the ratings with `ratings`, keeping the last thumbs of a repeated id; returns
-    /// the ids not in the catalog, which are dropped.
+    /// `id` with `thumbs` and its title; a movie the catalog lacks is named by its id.
+    pub fn rated_movie(&self, movie_id: MovieId, thumbs: Thumbs) -> RatedMovie {
+        match self.entry(movie_id) {
+            Some(entry) => RatedMovie {
+                movie_id,
+                thumbs,
+                title: entry.title.clone(),
+                year: entry.year,
+                label: entry.label(),
+                new: entry.new,
+            },
+            None => RatedMovie {
+                movie_id,
+                thumbs,
+                title: format!("Movie {movie_id}"),
+                year: None,
+                label: format!("movie {movie_id} (not in this catalog)"),
+                new: false,
+            },
+        }
+    }
+
+    /// Replaces the ratings with those of `ratings` on movies the catalog has, in their order
+    /// (the last thumbs of a repeated id win); returns the ids it lacks, which are left out.
     pub fn restore(&mut self, ratings: &[(MovieId, Thumbs)]) -> Vec<MovieId> {
-        self.ratings.clear();
+        let mut at: HashMap<MovieId, usize> = HashMap::with_capacity(ratings.len());
         let mut unknown = Vec::new();
+        self.ratings.clear();
         for &(id, thumbs) in ratings {
-            if self.rate(id, thumbs).is_err() {
+            if !self.by_id.contains_key(&id) {
                 unknown.push(id);
+            } else if let Some(&i) = at.get(&id) {
+                self.ratings[i].1 = thumbs;
+            } else {
+                at.insert(id, self.ratings.len());
+                self.ratings.push((id, thumbs));
             }
         }
         unknown
@@ -1089,10 +1112,18 @@ mod tests {
     }
 
     #[test]
-    fn restore_drops_unknown_ids() {
+    fn restore_ranks_with_known_ids_and_names_the_others() {
         let mut r = recommender(10);
         let unknown = r.restore(&[(MovieId(1), Thumbs::Up), (MovieId(2), Thumbs::Up)]);
-        assert_eq!(unknown, [MovieId(2)]);
+        assert_eq!(
+            unknown,
+            [MovieId(2)],
+            "the caller keeps them (engine::ratings)"
+        );
         assert_eq!(r.ratings(), [(MovieId(1), Thumbs::Up)]);
+        assert_eq!(
+            r.rated_movie(MovieId(2), Thumbs::Up).label,
+            "movie 2 (not in this catalog)"
+        );
     }
 }

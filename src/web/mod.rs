@@ -12,8 +12,9 @@
 //!
 //! The page sends each change of the visitor's to `apply` and draws what `view` answers: the
 //! ratings, recommendations, stats and the text to store, display-ready. The page owns the
-//! saved ratings (`www/genie-client.js`; a Worker has no localStorage): a Genie restores from
-//! the text the page read, and `view` hands back the text to store.
+//! saved thumbs (`www/genie-client.js`; a Worker has no localStorage): a Genie keeps every
+//! thumb as a stamped change (`engine::ratings::Thumbprint`), merges what storage holds before
+//! each change (`sync`), and hands back the text to store.
 
 use std::cell::RefCell;
 
@@ -23,13 +24,14 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::engine::Thumbs;
 use crate::engine::bundle::{Bundle, CatalogEntry, Int8Table, ItemTable};
 use crate::engine::calibration::{Calibration, verdict};
 use crate::engine::device_rank::DEVICE_RANKING_MIN_ROWS;
 use crate::engine::rank::TopK;
-use crate::engine::ratings::{decode_ratings, encode_ratings, encode_ratings_file, parse_ratings};
+use crate::engine::ratings::{self, Thumbprint, encode_link, encode_ratings_file, parse_import};
 use crate::engine::recommender::{RatedMovie, Recommendation, Recommender, Stats};
+use crate::engine::score::check_popularity_weight;
+use crate::engine::{MovieId, Thumbs};
 use crate::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
 
 pub mod js;
@@ -75,14 +77,19 @@ pub enum Change {
     Rate { movie_id: f64, thumbs: f64 },
     /// Removes the thumbs on a movie (none: nothing changes).
     Unrate { movie_id: f64 },
-    /// Forgets every rating.
+    /// Wipes every thumb (undone by `revert`).
     Clear,
-    /// Adds the ratings of `text` (a file Export wrote, or saved-ratings text); text that is
-    /// not ratings at all is an error.
-    Merge { text: String },
-    /// Replaces the ratings and popularity weight with those of `saved` (`null`: none): the
-    /// text another tab of this browser stored, so each tab follows the last change in any.
-    Replace { saved: Option<String> },
+    /// Imports the thumbs of `text` (a file Export wrote, saved text, or a share link's text)
+    /// as changes made now: adds what the visitor lacks and, where both have thumbs, takes the
+    /// file's only when `preferFile`. Text that is not thumbs at all is an error.
+    Import { text: String, prefer_file: bool },
+    /// Merges saved text (`null`: none) that another copy stored: what this browser's storage
+    /// holds before a change is stored, or another tab's change. Changes nothing of this
+    /// copy's that is newer.
+    Sync { saved: Option<String> },
+    /// Makes the thumbs those of `saved` (text a former `view` gave) again, as changes made
+    /// now: the undo of an import or a wipe.
+    Revert { saved: String },
     /// How much popularity counts, from 0 (discover: taste alone) to 1 (familiar: as trained),
     /// kept with the ratings; re-ranks without fine-tuning again.
     PopularityWeight { value: f64 },
@@ -91,7 +98,7 @@ pub enum Change {
 /// What `apply` answers.
 #[derive(Debug, Clone, Serialize)]
 struct Outcome {
-    /// Ratings the change set.
+    /// Thumbs the change set (an import: those it added or replaced).
     kept: usize,
     /// What of the change's text was dropped, and why.
     warnings: Vec<String>,
@@ -114,9 +121,43 @@ struct View<'a> {
     recommendations: Vec<Recommendation>,
     fresh: Vec<Recommendation>,
     stats: GenieStats<'a>,
-    /// The saved-ratings text the page stores.
+    /// The saved text the page stores.
     saved: String,
+    /// Thumbs kept for movies this catalog lacks (used again when it has them).
+    elsewhere: usize,
     popularity_weight: PopularityWeight,
+}
+
+/// Most movies (and warnings) `previewImport` lists; the counts cover all of them.
+const PREVIEW_LISTED: usize = 50;
+
+/// What `previewImport` answers: what an import would change, for the visitor to confirm.
+/// Counts, and short lists for people: an import of 100,000 thumbs must not hand the page
+/// 100,000 objects.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportPreview {
+    /// Movies the visitor has no thumbs on.
+    adds: usize,
+    /// Of those, movies this catalog lacks (kept, for a catalog that has them).
+    adds_elsewhere: usize,
+    /// Movies where the file's thumbs differ from the visitor's.
+    differ: usize,
+    /// The first of those: the visitor's thumbs, with the file's beside.
+    differs: Vec<Differs>,
+    /// Movies where both agree.
+    same: usize,
+    /// Entries of the text that were dropped, and why (the first of them).
+    dropped: usize,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Differs {
+    #[serde(flatten)]
+    mine: RatedMovie,
+    theirs: Thumbs,
 }
 
 /// The visitor's popularity weight and the bundle's default.
@@ -138,6 +179,8 @@ struct SearchHit<'a> {
 #[wasm_bindgen]
 pub struct Genie {
     inner: RefCell<Recommender>,
+    /// Every thumb, those for movies this catalog lacks too; the recommender gets the others.
+    thumbprint: RefCell<Thumbprint>,
     backend: BackendInfo,
     /// What of the saved ratings `create` was given was dropped, and why.
     warnings: Vec<String>,
@@ -154,9 +197,9 @@ thread_local! {
 #[wasm_bindgen]
 impl Genie {
     /// Loads a bundle on WebGPU when `preferGpu` and the browser gives an adapter, else on the
-    /// CPU, and restores the visitor's ratings from `saved` (text a former `view` gave;
-    /// invalid entries are dropped with a warning). Touches no storage: the page owns it (a
-    /// Worker has none).
+    /// CPU, and restores the visitor's thumbs from `saved` (text a former `view` gave, of any
+    /// version; malformed entries are dropped with a warning, nothing else). Touches no
+    /// storage: the page owns it (a Worker has none).
     pub async fn create(
         bytes: Vec<u8>,
         #[wasm_bindgen(js_name = preferGpu)] prefer_gpu: bool,
@@ -165,18 +208,62 @@ impl Genie {
         Self::load(bytes, prefer_gpu, saved).await
     }
 
-    /// The ratings and popularity weight as the versioned text `create` restores.
+    /// The thumbs and popularity weight as the versioned text `create` restores.
     #[wasm_bindgen(js_name = savedRatings)]
     pub fn saved_ratings(&self) -> String {
-        let inner = self.inner.borrow();
-        encode_ratings(inner.ratings(), inner.popularity_weight())
+        self.thumbprint.borrow().encode()
     }
 
-    /// The file Export writes: the saved-ratings text plus the rated movies' titles.
+    /// The file Export writes: every thumb (those for movies this catalog lacks too) plus the
+    /// rated movies' titles.
     #[wasm_bindgen(js_name = exportRatings)]
     pub fn export_ratings(&self) -> String {
         let inner = self.inner.borrow();
-        encode_ratings_file(&inner.rated_movies(), inner.popularity_weight())
+        encode_ratings_file(
+            &self.thumbprint.borrow(),
+            &inner.rated_movies(),
+            inner.popularity_weight(),
+        )
+    }
+
+    /// The thumbs as a share link's text (for the `#` fragment, never sent over the network);
+    /// `apply`'s `import` reads it.
+    #[wasm_bindgen(js_name = shareLink)]
+    pub fn share_link(&self) -> String {
+        encode_link(&self.thumbprint.borrow().ratings())
+    }
+
+    /// What importing `text` would change, without changing anything: `{adds, addsElsewhere,
+    /// differ, differs, same, dropped, warnings}`, the listed movies display-ready. Text that is
+    /// not thumbs at all, or over the limits, is an error saying so.
+    #[wasm_bindgen(js_name = previewImport)]
+    pub fn preview_import(&self, text: &str) -> Result<JsValue, JsError> {
+        let imported =
+            parse_import(text).map_err(|reason| JsError::new(&format!("it is {reason}")))?;
+        let preview = self.thumbprint.borrow().preview_import(&imported);
+        let inner = self.inner.borrow();
+        let movie = |id: MovieId, thumbs: Thumbs| inner.rated_movie(id, thumbs);
+        to_js(&ImportPreview {
+            adds: preview.adds.len(),
+            adds_elsewhere: preview
+                .adds
+                .iter()
+                .filter(|(id, _)| inner.entry(*id).is_none())
+                .count(),
+            differ: preview.differs.len(),
+            differs: preview
+                .differs
+                .iter()
+                .take(PREVIEW_LISTED)
+                .map(|&(id, mine, theirs)| Differs {
+                    mine: movie(id, mine),
+                    theirs,
+                })
+                .collect(),
+            same: preview.same,
+            dropped: imported.warnings.len(),
+            warnings: imported.warnings.into_iter().take(PREVIEW_LISTED).collect(),
+        })
     }
 
     /// Applies one change of the visitor's (a [`Change`] as a JS object, e.g.
@@ -205,12 +292,17 @@ impl Genie {
         let user = pending.finish().await?;
         let recommendations = self.inner.borrow_mut().rank(user, k)?;
         let inner = self.inner.borrow();
+        let thumbprint = self.thumbprint.borrow();
         to_js(&View {
             ratings: inner.rated_movies(),
             recommendations,
             fresh: inner.new_for_you(fresh_k)?,
             stats: self.genie_stats(&inner),
-            saved: self.saved_ratings(),
+            saved: thumbprint.encode(),
+            elsewhere: thumbprint
+                .ratings()
+                .len()
+                .saturating_sub(inner.ratings().len()),
             popularity_weight: PopularityWeight {
                 value: inner.popularity_weight(),
                 shipped: inner.default_popularity_weight(),
@@ -307,53 +399,80 @@ impl Genie {
     }
 
     fn apply_change(&self, change: Change) -> Result<Outcome, JsError> {
-        let mut inner = self.inner.borrow_mut();
+        let now = js_sys::Date::now();
+        let mut thumbprint = self.thumbprint.borrow_mut();
         let outcome = match change {
             Change::Rate { movie_id, thumbs } => {
-                let id = js::movie_id(movie_id)?;
-                inner.rate(id, Thumbs::from_f64(thumbs)?)?;
+                let id = self.known(js::movie_id(movie_id)?)?;
+                thumbprint.set(id, Some(Thumbs::from_f64(thumbs)?), now);
                 Outcome::kept(1)
             }
             Change::Unrate { movie_id } => {
-                inner.unrate(js::movie_id(movie_id)?)?;
+                let id = self.known(js::movie_id(movie_id)?)?;
+                if thumbprint.thumbs(id).is_some() {
+                    thumbprint.set(id, None, now);
+                }
                 Outcome::kept(0)
             }
             Change::Clear => {
-                inner.clear_ratings();
+                thumbprint.clear(now);
                 Outcome::kept(0)
             }
-            Change::Merge { text } => {
-                let parsed = parse_ratings(&text, |id| inner.entry(id).is_some())
+            Change::Import { text, prefer_file } => {
+                let imported = parse_import(&text)
                     .map_err(|reason| JsError::new(&format!("it is {reason}")))?;
-                for &(id, thumbs) in &parsed.ratings {
-                    inner.rate(id, thumbs)?;
-                }
                 Outcome {
-                    kept: parsed.ratings.len(),
-                    warnings: parsed.warnings,
+                    kept: thumbprint.import(&imported, prefer_file, now),
+                    warnings: imported.warnings,
                 }
             }
-            Change::Replace { saved } => {
-                let restored = saved
-                    .map(|text| decode_ratings(&text, |id| inner.entry(id).is_some()))
-                    .unwrap_or_default();
-                let weight = restored
-                    .popularity_weight
-                    .unwrap_or_else(|| inner.default_popularity_weight());
-                inner.set_popularity_weight(weight)?;
-                inner.clear_ratings();
-                inner.restore(&restored.ratings);
-                Outcome {
-                    kept: restored.ratings.len(),
-                    warnings: restored.warnings,
-                }
+            Change::Sync { saved } => match saved {
+                None => Outcome::kept(0),
+                Some(text) => match Thumbprint::decode(&text, now) {
+                    Ok(read) => {
+                        thumbprint.merge(&read.thumbprint);
+                        Outcome {
+                            kept: read.thumbprint.ratings().len(),
+                            warnings: read.warnings,
+                        }
+                    }
+                    // Kept in storage until this copy stores its own: the page says what it
+                    // could not read.
+                    Err(reason) => Outcome {
+                        kept: 0,
+                        warnings: vec![format!(
+                            "the saved thumbs are {reason}: could not read them"
+                        )],
+                    },
+                },
+            },
+            Change::Revert { saved } => {
+                let snapshot = Thumbprint::decode(&saved, now).map_err(|reason| {
+                    JsError::new(&format!("the thumbs to go back to are {reason}"))
+                })?;
+                thumbprint.revert_to(&snapshot.thumbprint, now);
+                Outcome::kept(snapshot.thumbprint.ratings().len())
             }
             Change::PopularityWeight { value } => {
-                inner.set_popularity_weight(value)?;
+                check_popularity_weight(value)?;
+                thumbprint.set_popularity_weight(value, now);
                 Outcome::kept(0)
             }
         };
+        // The recommender ranks with the thumbs on movies it knows, in the order given.
+        let mut inner = self.inner.borrow_mut();
+        let weight = thumbprint
+            .popularity_weight()
+            .unwrap_or_else(|| inner.default_popularity_weight());
+        inner.set_popularity_weight(weight)?;
+        inner.restore(&thumbprint.ratings());
         Ok(outcome)
+    }
+
+    /// `id` when the catalog has it, else the error naming it.
+    fn known(&self, id: MovieId) -> Result<MovieId, JsError> {
+        self.inner.borrow().require(id)?;
+        Ok(id)
     }
 
     async fn load(
@@ -374,14 +493,17 @@ impl Genie {
         if backend.kind == "webgpu" {
             recommender = recommender.with_device_ranking(&device, DEVICE_RANKING_MIN_ROWS);
         }
+        // A random id per copy breaks ties between changes stamped in the same millisecond.
+        let device = (js_sys::Math::random() * 4_294_967_296.0) as u32;
         let mut genie = Genie {
             inner: RefCell::new(recommender),
+            thumbprint: RefCell::new(Thumbprint::new(device)),
             backend,
             warnings: Vec::new(),
             attribution,
             load_ms: 0.0,
         };
-        genie.warnings = genie.apply_change(Change::Replace { saved })?.warnings;
+        genie.warnings = genie.apply_change(Change::Sync { saved })?.warnings;
         for warning in &genie.warnings {
             gloo::console::warn!(format!("movie-genie: {warning}"));
         }
@@ -493,6 +615,12 @@ async fn webgpu_adapter() -> Result<Option<Option<String>>, String> {
         (vendor, arch) => vendor.or(arch).or_else(|| field("description")),
     };
     Ok(Some(name))
+}
+
+/// Refuses a file of `bytes` bytes before it is read, when it is over the import limit.
+#[wasm_bindgen(js_name = checkImportSize)]
+pub fn check_import_size(bytes: f64) -> Result<(), JsError> {
+    ratings::check_import_size(bytes).map_err(|reason| JsError::new(&format!("it is {reason}")))
 }
 
 /// A random bundle of the shipped model's shape over `rows` movies (`www/bench.js` ranks a
