@@ -7,6 +7,8 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
+use movie_genie_serve::{DEFAULTS, Site, Timeouts, serve};
+
 /// Serves `root` on `127.0.0.1:port` until the process ends.
 fn run(root: &Path, port: u16) -> Result<(), String> {
     if !root.join("index.html").is_file() {
@@ -15,13 +17,22 @@ fn run(root: &Path, port: u16) -> Result<(), String> {
             root.display()
         ));
     }
+    let site = Site::open(root)?;
+    if !site.has_headers_file() {
+        eprintln!(
+            "movie-genie-serve: warning: {} has no _headers (www/_headers, copied by build.sh); \
+             every answer carries only these defaults, no Content-Security-Policy for scripts:\n{DEFAULTS}",
+            root.display()
+        );
+    }
     let listener = TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     println!(
         "Movie Genie: http://127.0.0.1:{port}/ (serving {}; Ctrl-C stops)",
         root.display()
     );
-    movie_genie_serve::serve(listener, root)
+    serve(listener, site, Timeouts::default());
+    Ok(())
 }
 
 /// `--dir DIR` and `--port PORT`, each optional.
