@@ -32,6 +32,7 @@ use crate::pipeline::data::content::{FeatureLayout, embedding_text};
 use crate::pipeline::data::movielens::Movie;
 use crate::pipeline::data::tmdb::{TmdbMovie, read_tmdb_rows};
 use crate::pipeline::export::write_atomic;
+use crate::pipeline::movie_ids::{MovieIds, MovieIdsError};
 
 /// Where `export` writes the item tower for `add-movies` (committed; not part of the site).
 pub const ITEM_TOWER_FILE: &str = "shipped/item-tower.safetensors";
@@ -81,6 +82,8 @@ pub enum AddMoviesError {
     Embed(String),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    MovieIds(#[from] MovieIdsError),
 }
 
 /// The item tower file's metadata key: [`TowerMeta`] as JSON.
@@ -505,13 +508,15 @@ pub struct AddedMovie {
 }
 
 /// A new bundle: `bundle` with the movies of `rows` (read from `path`, with their line
-/// numbers) appended, their vectors from content alone. `embed` is the sentence model
+/// numbers) appended, their vectors from content alone, their ids from `ids` (registered there:
+/// a film's registered id, or a new one). `embed` is the sentence model
 /// (`SentenceEmbedder::embed`). Every row is checked before anything is computed.
 pub fn add_movies(
     bundle: &Bundle,
     tower: &ItemTowerFile,
     path: &Path,
     rows: &[(u64, TmdbMovie)],
+    ids: &mut MovieIds,
     embed: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>, String>,
     device: &Device,
 ) -> Result<(Bundle, Vec<AddedMovie>), AddMoviesError> {
@@ -548,12 +553,6 @@ pub fn add_movies(
         .filter_map(|e| e.tmdb_id.map(|id| (id, e)))
         .collect();
     let mut seen: HashMap<u32, u64> = HashMap::new();
-    let mut next_id = bundle
-        .catalog
-        .iter()
-        .map(|e| e.movie_id.0)
-        .max()
-        .unwrap_or(0);
     let mut movies = Vec::with_capacity(rows.len());
     for (line, t) in rows {
         let Some(title) = t.title.clone() else {
@@ -586,11 +585,20 @@ pub fn add_movies(
             .filter_map(|g| TMDB_GENRES.iter().find(|(n, _)| n == g))
             .map(|(_, m)| m.to_string())
             .collect();
-        next_id = next_id
-            .checked_add(1)
-            .ok_or_else(|| bad(*line, "no movie id left below 2^32".into()))?;
+        let movie_id = ids.id_for(t.tmdb_id, &bundle.catalog)?;
+        if let Some(entry) = bundle.catalog.iter().find(|e| e.movie_id == movie_id) {
+            return Err(bad(
+                *line,
+                format!(
+                    "TMDB id {} is registered as movie {movie_id}, which the catalog gives to {} (TMDB id {:?}); expected the registry and the bundle to agree",
+                    t.tmdb_id,
+                    entry.label(),
+                    entry.tmdb_id
+                ),
+            ));
+        }
         movies.push(Movie {
-            movie_id: MovieId(next_id),
+            movie_id,
             title,
             year: t.release_year,
             genres,
@@ -665,26 +673,58 @@ pub fn add_movies(
     Ok((out, added))
 }
 
-/// `movie-genie add-movies`: reads the bundle at `bundle_path`, the item tower at `tower_path`
-/// and the new movies at `movies`, and writes the grown bundle to `out` atomically (or nothing,
-/// on any error). Returns the movies added and the bytes written.
+/// The files `add-movies` reads and writes.
+#[derive(Debug, Clone)]
+pub struct AddMoviesPaths<'a> {
+    /// The bundle to add to.
+    pub bundle: &'a Path,
+    /// The item tower `export` wrote with it.
+    pub tower: &'a Path,
+    /// The movie-id registry (`movie_ids::MOVIE_IDS_FILE`), created from the bundle's catalog
+    /// when missing.
+    pub movie_ids: &'a Path,
+    /// The new movies (movies_metadata.csv's columns).
+    pub movies: &'a Path,
+    /// Where the grown bundle goes (may be `bundle`).
+    pub out: &'a Path,
+}
+
+/// `movie-genie add-movies`: under the registry's lock, reads the bundle, the item tower, the
+/// registry (merged with the bundle's catalog) and the new movies, then writes the registry
+/// with the new ids and the grown bundle, each atomically (or nothing, on any error). Returns
+/// the movies added and the bundle's bytes.
 pub fn add_movies_file(
-    bundle_path: &Path,
-    tower_path: &Path,
-    movies: &Path,
-    out: &Path,
+    paths: &AddMoviesPaths<'_>,
     embed: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>, String>,
     device: &Device,
 ) -> anyhow::Result<(Vec<AddedMovie>, u64)> {
     use anyhow::Context;
+    let _lock = crate::pipeline::movie_ids::lock(paths.movie_ids)?;
     let read =
         |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
-    let bundle = Bundle::from_bytes(&read(bundle_path)?)
-        .with_context(|| format!("loading {}", bundle_path.display()))?;
-    let tower = ItemTowerFile::from_bytes(&read(tower_path)?)
-        .with_context(|| format!("loading {}", tower_path.display()))?;
-    let rows = read_tmdb_rows(movies)?;
-    let (grown, added) = add_movies(&bundle, &tower, movies, &rows, embed, device)?;
-    let bytes = write_atomic(out, &grown)?;
+    let bundle = Bundle::from_bytes(&read(paths.bundle)?)
+        .with_context(|| format!("loading {}", paths.bundle.display()))?;
+    let tower = ItemTowerFile::from_bytes(&read(paths.tower)?)
+        .with_context(|| format!("loading {}", paths.tower.display()))?;
+    let mut ids = MovieIds::read(paths.movie_ids)?;
+    ids.register_catalog(
+        &bundle.catalog,
+        paths.movie_ids,
+        &paths.bundle.display().to_string(),
+    )?;
+    let rows = read_tmdb_rows(paths.movies)?;
+    let (grown, added) = add_movies(
+        &bundle,
+        &tower,
+        paths.movies,
+        &rows,
+        &mut ids,
+        embed,
+        device,
+    )?;
+    // The registry first: should the bundle's write fail, the ids stay handed out, and a rerun
+    // gives the same films the same ids.
+    ids.write(paths.movie_ids)?;
+    let bytes = write_atomic(paths.out, &grown)?;
     Ok((added, bytes))
 }
