@@ -481,6 +481,66 @@ fn a_new_film_never_takes_an_id_handed_out_before() {
     assert_ne!(later[0].movie_id, later[1].movie_id);
 }
 
+/// Numbers and genres no real film has are typos or slipped columns: refused, naming the
+/// line, what was expected and what was got, with nothing written.
+#[test]
+fn implausible_rows_are_refused_naming_the_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::new(dir.path());
+    let before = std::fs::read(&site.bundle).unwrap();
+    // Every file but a lock file (empty, left for the next run).
+    let files = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                !e.as_ref()
+                    .unwrap()
+                    .path()
+                    .to_string_lossy()
+                    .ends_with(".lock")
+            })
+            .count()
+    };
+    let files_before = files();
+    let good = row_of(&[("id", "900001")]);
+    let cases = [
+        (
+            ("genres", "[{'id': 1, 'name': 'Sci Fi'}]"),
+            "got \"Sci Fi\"",
+        ),
+        (
+            (
+                "genres",
+                "[{'id': 18, 'name': 'Drama'}, {'id': 18, 'name': 'Drama'}]",
+            ),
+            "\"Drama\" twice",
+        ),
+        (("runtime", "1e30"), "got 1e30"),
+        (("vote_average", "11"), "got 11"),
+        (("release_date", "1700-01-01"), "got 1700"),
+        (("budget", "1e15"), "got 1e15"),
+        (("revenue", "1e15"), "got 1e15"),
+        (("popularity", "1e9"), "got 1e9"),
+        (("vote_count", "1e12"), "got 1e12"),
+        (("vote_count", "-5"), "got \"-5\""),
+    ];
+    for ((column, text), got) in cases {
+        let bad = row_of(&[("id", "900002"), (column, text)]);
+        let err = format!("{:#}", site.add(&[good.clone(), bad]).unwrap_err());
+        // The bad row follows the header and the good row.
+        assert!(
+            err.contains("line 3") && err.contains(column) && err.contains("expected"),
+            "{column} = {text}: {err}"
+        );
+        assert!(err.contains(got), "{column} = {text}: {err}");
+        assert_eq!(std::fs::read(&site.bundle).unwrap(), before, "{err}");
+        assert_eq!(files(), files_before, "nothing new written after: {err}");
+    }
+    // History has no MovieLens counterpart but is a TMDB genre: dropped, not refused.
+    let history = row_of(&[("genres", "[{'id': 36, 'name': 'History'}]")]);
+    assert!(site.add(&[history]).unwrap()[0].genres.is_empty());
+}
+
 /// Two `add-movies` runs at once on one bundle: both runs' films land, with distinct ids.
 #[test]
 fn two_runs_at_once_both_land() {

@@ -37,27 +37,146 @@ use crate::pipeline::movie_ids::{MovieIds, MovieIdsError};
 /// Where `export` writes the item tower for `add-movies` (committed; not part of the site).
 pub const ITEM_TOWER_FILE: &str = "shipped/item-tower.safetensors";
 
-/// TMDB genre names and the MovieLens genre each becomes; TMDB's History, Foreign and TV Movie
-/// have no MovieLens counterpart and are dropped.
-const TMDB_GENRES: [(&str, &str); 17] = [
-    ("Action", "Action"),
-    ("Adventure", "Adventure"),
-    ("Animation", "Animation"),
-    ("Comedy", "Comedy"),
-    ("Crime", "Crime"),
-    ("Documentary", "Documentary"),
-    ("Drama", "Drama"),
-    ("Family", "Children"),
-    ("Fantasy", "Fantasy"),
-    ("Horror", "Horror"),
-    ("Music", "Musical"),
-    ("Mystery", "Mystery"),
-    ("Romance", "Romance"),
-    ("Science Fiction", "Sci-Fi"),
-    ("Thriller", "Thriller"),
-    ("War", "War"),
-    ("Western", "Western"),
+/// TMDB's genre names and the MovieLens genre each becomes; History, Foreign and TV Movie have
+/// no MovieLens counterpart and are dropped. Any other name is refused.
+const TMDB_GENRES: [(&str, Option<&str>); 20] = [
+    ("Action", Some("Action")),
+    ("Adventure", Some("Adventure")),
+    ("Animation", Some("Animation")),
+    ("Comedy", Some("Comedy")),
+    ("Crime", Some("Crime")),
+    ("Documentary", Some("Documentary")),
+    ("Drama", Some("Drama")),
+    ("Family", Some("Children")),
+    ("Fantasy", Some("Fantasy")),
+    ("Foreign", None),
+    ("History", None),
+    ("Horror", Some("Horror")),
+    ("Music", Some("Musical")),
+    ("Mystery", Some("Mystery")),
+    ("Romance", Some("Romance")),
+    ("Science Fiction", Some("Sci-Fi")),
+    ("Thriller", Some("Thriller")),
+    ("TV Movie", None),
+    ("War", Some("War")),
+    ("Western", Some("Western")),
 ];
+
+/// One number of an added movie and its plausible range, inclusive.
+pub struct Plausible {
+    /// The CSV column.
+    pub column: &'static str,
+    /// What the number is, for the error message.
+    pub what: &'static str,
+    pub least: f64,
+    pub most: f64,
+    /// The number as read (`None`: unknown).
+    pub of: fn(&TmdbMovie) -> Option<f64>,
+}
+
+/// The plausible range of each number `add-movies` reads. Outside it is a typo or a slipped
+/// column (a runtime of 1e30, a vote average of 11), which `prepare`'s standardisation would
+/// turn into an extreme feature, so the row is refused. Negative numbers are refused when the
+/// CSV is read. The ranges are wide: the dearest film yet cost under $0.5 billion, the
+/// highest-grossing earned under $3 billion, the longest TMDB features run under a day,
+/// TMDB's most-voted film has under 10⁵ votes, and the first films were shot in the late 1870s.
+pub const PLAUSIBLE: [Plausible; 7] = [
+    Plausible {
+        column: "budget",
+        what: "dollars",
+        least: 0.0,
+        most: 1e10,
+        of: |t| t.budget,
+    },
+    Plausible {
+        column: "revenue",
+        what: "dollars",
+        least: 0.0,
+        most: 1e11,
+        of: |t| t.revenue,
+    },
+    Plausible {
+        column: "runtime",
+        what: "minutes",
+        least: 0.0,
+        most: 1440.0,
+        of: |t| t.runtime,
+    },
+    Plausible {
+        column: "popularity",
+        what: "a TMDB popularity",
+        least: 0.0,
+        most: 1e5,
+        of: |t| t.popularity,
+    },
+    Plausible {
+        column: "vote_average",
+        what: "a vote average (TMDB's scale)",
+        least: 0.0,
+        most: 10.0,
+        of: |t| t.vote_average,
+    },
+    Plausible {
+        column: "vote_count",
+        what: "a vote count",
+        least: 0.0,
+        most: 1e8,
+        of: |t| t.vote_count,
+    },
+    Plausible {
+        column: "release_date",
+        what: "a year",
+        least: 1870.0,
+        most: 2100.0,
+        of: |t| t.release_year.map(f64::from),
+    },
+];
+
+/// `v` as a person would write it: 1e30, not thirty-one digits.
+fn shown(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The MovieLens genres of a row's TMDB genres, and its numbers checked against
+/// [`PLAUSIBLE`]; `Err` says what was expected and what was got.
+fn checked_genres(t: &TmdbMovie) -> Result<Vec<String>, String> {
+    for p in &PLAUSIBLE {
+        if let Some(v) = (p.of)(t).filter(|v| !(p.least..=p.most).contains(v)) {
+            return Err(format!(
+                "column `{}`: expected {} from {} to {}, got {}",
+                p.column,
+                p.what,
+                shown(p.least),
+                shown(p.most),
+                shown(v)
+            ));
+        }
+    }
+    let mut genres = Vec::new();
+    for (k, name) in t.genres.iter().enumerate() {
+        if t.genres[..k].contains(name) {
+            return Err(format!(
+                "column `genres`: expected each genre once, got {name:?} twice"
+            ));
+        }
+        match TMDB_GENRES.iter().find(|(n, _)| n == name) {
+            Some((_, Some(movielens))) => genres.push(movielens.to_string()),
+            Some((_, None)) => {}
+            None => {
+                let known: Vec<&str> = TMDB_GENRES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "column `genres`: expected TMDB genre names ({}), got {name:?}",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(genres)
+}
 
 /// What can go wrong adding movies; nothing is written when any of these happens.
 #[derive(Debug, thiserror::Error)]
@@ -579,12 +698,7 @@ pub fn add_movies(
                 ),
             ));
         }
-        let genres: Vec<String> = t
-            .genres
-            .iter()
-            .filter_map(|g| TMDB_GENRES.iter().find(|(n, _)| n == g))
-            .map(|(_, m)| m.to_string())
-            .collect();
+        let genres = checked_genres(t).map_err(|reason| bad(*line, reason))?;
         let movie_id = ids.id_for(t.tmdb_id, &bundle.catalog)?;
         if let Some(entry) = bundle.catalog.iter().find(|e| e.movie_id == movie_id) {
             return Err(bad(
