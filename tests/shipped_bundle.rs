@@ -7,8 +7,9 @@ use burn::tensor::Device;
 use movie_genie::engine::bundle::Bundle;
 use movie_genie::engine::recommender::{Recommendation, Recommender};
 use movie_genie::engine::{MovieId, Thumbs};
-use movie_genie::pipeline::add_movies::{ITEM_TOWER_FILE, add_movies_file};
+use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
+use movie_genie::pipeline::movie_ids::{FIRST_ADDED_ID, MOVIE_IDS_FILE, MovieIds};
 
 /// Relative to the package root, where `cargo test` runs the tests.
 const BUNDLE: &str = "www/assets/movie-genie.bundle";
@@ -99,16 +100,24 @@ fn movies_added_without_retraining_reach_visitors_of_their_kind() {
         .expect("the sentence model should be in ../shared/models");
     let dir = tempfile::tempdir().unwrap();
     let out: PathBuf = dir.path().join("grown.bundle");
+    // A copy of the committed registry: the test leaves the committed one as it is.
+    let movie_ids = dir.path().join("movie-ids.json");
+    std::fs::copy(MOVIE_IDS_FILE, &movie_ids).unwrap();
+    let paths = AddMoviesPaths {
+        bundle: Path::new(BUNDLE),
+        tower: Path::new(ITEM_TOWER_FILE),
+        movie_ids: &movie_ids,
+        movies: Path::new("tests/fixtures/new-movies.csv"),
+        out: &out,
+    };
     let (added, _) = add_movies_file(
-        Path::new(BUNDLE),
-        Path::new(ITEM_TOWER_FILE),
-        Path::new("tests/fixtures/new-movies.csv"),
-        &out,
+        &paths,
         |texts| embedder.embed(texts).map_err(|e| e.to_string()),
         &device(),
     )
     .expect("the fixture's movies should be added");
     assert_eq!(added.len(), 5);
+    assert!(added.iter().all(|m| m.movie_id.0 >= FIRST_ADDED_ID));
     let title_of = |id: MovieId| {
         added
             .iter()
@@ -174,4 +183,19 @@ fn movies_added_without_retraining_reach_visitors_of_their_kind() {
             }
         }
     }
+}
+
+/// The committed registry holds every film of the committed bundle under its id, so
+/// `add-movies` on the shipped files never hands out an id a visitor's thumbs already use.
+#[test]
+fn the_committed_registry_agrees_with_the_committed_bundle() {
+    let mut ids = MovieIds::read(Path::new(MOVIE_IDS_FILE)).unwrap();
+    let before = ids.clone();
+    let catalog = Bundle::from_bytes(&std::fs::read(BUNDLE).unwrap())
+        .unwrap()
+        .catalog;
+    ids.register_catalog(&catalog, Path::new(MOVIE_IDS_FILE), BUNDLE)
+        .expect("the registry should agree with the bundle");
+    assert_eq!(ids, before, "every catalog film is registered already");
+    assert!(ids.len() > 9_000, "{} films", ids.len());
 }

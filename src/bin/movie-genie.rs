@@ -10,10 +10,11 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::tensor::Device;
 use clap::{Args, Parser, Subcommand};
-use movie_genie::pipeline::add_movies::{ITEM_TOWER_FILE, add_movies_file};
+use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
 use movie_genie::pipeline::eval::K_AT;
+use movie_genie::pipeline::movie_ids::{MOVIE_IDS_FILE, register_bundle};
 use movie_genie::pipeline::stages::{
     Paths, counts, evaluate_stage, export_stage, load_inputs, load_prepared, train_stage,
 };
@@ -49,8 +50,24 @@ enum Command {
     Export(ExportArgs),
     /// Append new movies (The Movies Dataset's movies_metadata.csv schema) to a bundle without
     /// retraining: their content features as `prepare` computes them, their vectors from the
-    /// item tower `export` wrote; marked new in the catalog.
+    /// item tower `export` wrote; marked new in the catalog. Each film's movie id comes from
+    /// the movie-id registry (its registered id, or a new one from 1,000,000,000 up), which
+    /// records it.
     AddMovies(AddMoviesArgs),
+    /// Record a bundle's catalog (TMDB id → movie id) in the movie-id registry, creating it when
+    /// missing (export and add-movies do this themselves; this is for a bundle that predates
+    /// the registry).
+    RegisterIds(RegisterIdsArgs),
+}
+
+#[derive(Args)]
+struct RegisterIdsArgs {
+    /// The bundle whose catalog to record.
+    #[arg(long, default_value = "www/assets/movie-genie.bundle")]
+    bundle: PathBuf,
+    /// The movie-id registry.
+    #[arg(long, default_value = MOVIE_IDS_FILE)]
+    movie_ids: PathBuf,
 }
 
 #[derive(Args)]
@@ -68,6 +85,10 @@ struct AddMoviesArgs {
     /// The item tower `export` wrote with that bundle.
     #[arg(long, default_value = ITEM_TOWER_FILE)]
     item_tower: PathBuf,
+    /// The movie-id registry: TMDB id → movie id of every film the site has had (created from
+    /// the bundle's catalog when missing).
+    #[arg(long, default_value = MOVIE_IDS_FILE)]
+    movie_ids: PathBuf,
     /// The sentence model folder (all-MiniLM-L6-v2), as for `prepare`.
     #[arg(
         long,
@@ -87,6 +108,9 @@ struct ExportArgs {
     /// The item tower file `add-movies` reads (not part of the site).
     #[arg(long, default_value = ITEM_TOWER_FILE)]
     item_tower: PathBuf,
+    /// The movie-id registry the catalog is merged into, and whose ids it keeps.
+    #[arg(long, default_value = MOVIE_IDS_FILE)]
+    movie_ids: PathBuf,
     /// Least mean top-20 overlap (over validation visitors) the compressed table must keep.
     #[arg(long, default_value_t = 0.98)]
     min_overlap: f64,
@@ -258,12 +282,18 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         &paths,
         &args.out,
         &args.item_tower,
+        &args.movie_ids,
         args.min_overlap,
         &device(),
     )?;
     println!(
-        "export: wrote {} ({} bytes, table {}) and {} ({} bytes)",
-        report.path, report.bytes, report.chosen, report.item_tower, report.item_tower_bytes
+        "export: wrote {} ({} bytes, table {}), {} ({} bytes) and {}",
+        report.path,
+        report.bytes,
+        report.chosen,
+        report.item_tower,
+        report.item_tower_bytes,
+        args.movie_ids.display()
     );
     for (label, bytes, overlap) in &report.candidates {
         println!("  {label:>8}: items section {bytes} bytes, top-20 overlap {overlap:.4}");
@@ -277,11 +307,15 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
 fn run_add_movies(args: AddMoviesArgs) -> anyhow::Result<()> {
     let embedder = SentenceEmbedder::load(&args.model)?;
     let out = args.out.unwrap_or_else(|| args.bundle.clone());
+    let paths = AddMoviesPaths {
+        bundle: &args.bundle,
+        tower: &args.item_tower,
+        movie_ids: &args.movie_ids,
+        movies: &args.movies,
+        out: &out,
+    };
     let (added, bytes) = add_movies_file(
-        &args.bundle,
-        &args.item_tower,
-        &args.movies,
-        &out,
+        &paths,
         |texts| embedder.embed(texts).map_err(|e| e.to_string()),
         &device(),
     )?;
@@ -295,9 +329,21 @@ fn run_add_movies(args: AddMoviesArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "add-movies: wrote {} ({bytes} bytes, {} new movies)",
+        "add-movies: wrote {} ({bytes} bytes, {} new movies) and {}",
         out.display(),
-        added.len()
+        added.len(),
+        args.movie_ids.display()
+    );
+    Ok(())
+}
+
+fn run_register_ids(args: RegisterIdsArgs) -> anyhow::Result<()> {
+    let (before, after) = register_bundle(&args.bundle, &args.movie_ids)?;
+    println!(
+        "register-ids: {} holds {after} films ({} from {})",
+        args.movie_ids.display(),
+        after - before,
+        args.bundle.display()
     );
     Ok(())
 }
@@ -309,5 +355,6 @@ fn main() -> anyhow::Result<()> {
         Command::Evaluate(args) => run_evaluate(args),
         Command::Export(args) => run_export(args),
         Command::AddMovies(args) => run_add_movies(args),
+        Command::RegisterIds(args) => run_register_ids(args),
     }
 }

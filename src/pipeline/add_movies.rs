@@ -32,31 +32,151 @@ use crate::pipeline::data::content::{FeatureLayout, embedding_text};
 use crate::pipeline::data::movielens::Movie;
 use crate::pipeline::data::tmdb::{TmdbMovie, read_tmdb_rows};
 use crate::pipeline::export::write_atomic;
+use crate::pipeline::movie_ids::{MovieIds, MovieIdsError};
 
 /// Where `export` writes the item tower for `add-movies` (committed; not part of the site).
 pub const ITEM_TOWER_FILE: &str = "shipped/item-tower.safetensors";
 
-/// TMDB genre names and the MovieLens genre each becomes; TMDB's History, Foreign and TV Movie
-/// have no MovieLens counterpart and are dropped.
-const TMDB_GENRES: [(&str, &str); 17] = [
-    ("Action", "Action"),
-    ("Adventure", "Adventure"),
-    ("Animation", "Animation"),
-    ("Comedy", "Comedy"),
-    ("Crime", "Crime"),
-    ("Documentary", "Documentary"),
-    ("Drama", "Drama"),
-    ("Family", "Children"),
-    ("Fantasy", "Fantasy"),
-    ("Horror", "Horror"),
-    ("Music", "Musical"),
-    ("Mystery", "Mystery"),
-    ("Romance", "Romance"),
-    ("Science Fiction", "Sci-Fi"),
-    ("Thriller", "Thriller"),
-    ("War", "War"),
-    ("Western", "Western"),
+/// TMDB's genre names and the MovieLens genre each becomes; History, Foreign and TV Movie have
+/// no MovieLens counterpart and are dropped. Any other name is refused.
+const TMDB_GENRES: [(&str, Option<&str>); 20] = [
+    ("Action", Some("Action")),
+    ("Adventure", Some("Adventure")),
+    ("Animation", Some("Animation")),
+    ("Comedy", Some("Comedy")),
+    ("Crime", Some("Crime")),
+    ("Documentary", Some("Documentary")),
+    ("Drama", Some("Drama")),
+    ("Family", Some("Children")),
+    ("Fantasy", Some("Fantasy")),
+    ("Foreign", None),
+    ("History", None),
+    ("Horror", Some("Horror")),
+    ("Music", Some("Musical")),
+    ("Mystery", Some("Mystery")),
+    ("Romance", Some("Romance")),
+    ("Science Fiction", Some("Sci-Fi")),
+    ("Thriller", Some("Thriller")),
+    ("TV Movie", None),
+    ("War", Some("War")),
+    ("Western", Some("Western")),
 ];
+
+/// One number of an added movie and its plausible range, inclusive.
+pub struct Plausible {
+    /// The CSV column.
+    pub column: &'static str,
+    /// What the number is, for the error message.
+    pub what: &'static str,
+    pub least: f64,
+    pub most: f64,
+    /// The number as read (`None`: unknown).
+    pub of: fn(&TmdbMovie) -> Option<f64>,
+}
+
+/// The plausible range of each number `add-movies` reads. Outside it is a typo or a slipped
+/// column (a runtime of 1e30, a vote average of 11), which `prepare`'s standardisation would
+/// turn into an extreme feature, so the row is refused. Negative numbers are refused when the
+/// CSV is read. The ranges are wide: the dearest film yet cost under $0.5 billion, the
+/// highest-grossing earned under $3 billion, the longest TMDB features run under a day,
+/// TMDB's most-voted film has under 10⁵ votes, and the first films were shot in the late 1870s.
+pub const PLAUSIBLE: [Plausible; 7] = [
+    Plausible {
+        column: "budget",
+        what: "dollars",
+        least: 0.0,
+        most: 1e10,
+        of: |t| t.budget,
+    },
+    Plausible {
+        column: "revenue",
+        what: "dollars",
+        least: 0.0,
+        most: 1e11,
+        of: |t| t.revenue,
+    },
+    Plausible {
+        column: "runtime",
+        what: "minutes",
+        least: 0.0,
+        most: 1440.0,
+        of: |t| t.runtime,
+    },
+    Plausible {
+        column: "popularity",
+        what: "a TMDB popularity",
+        least: 0.0,
+        most: 1e5,
+        of: |t| t.popularity,
+    },
+    Plausible {
+        column: "vote_average",
+        what: "a vote average (TMDB's scale)",
+        least: 0.0,
+        most: 10.0,
+        of: |t| t.vote_average,
+    },
+    Plausible {
+        column: "vote_count",
+        what: "a vote count",
+        least: 0.0,
+        most: 1e8,
+        of: |t| t.vote_count,
+    },
+    Plausible {
+        column: "release_date",
+        what: "a year",
+        least: 1870.0,
+        most: 2100.0,
+        of: |t| t.release_year.map(f64::from),
+    },
+];
+
+/// `v` as a person would write it: 1e30, not thirty-one digits.
+fn shown(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The MovieLens genres of a row's TMDB genres, and its numbers checked against
+/// [`PLAUSIBLE`]; `Err` says what was expected and what was got.
+fn checked_genres(t: &TmdbMovie) -> Result<Vec<String>, String> {
+    for p in &PLAUSIBLE {
+        if let Some(v) = (p.of)(t).filter(|v| !(p.least..=p.most).contains(v)) {
+            return Err(format!(
+                "column `{}`: expected {} from {} to {}, got {}",
+                p.column,
+                p.what,
+                shown(p.least),
+                shown(p.most),
+                shown(v)
+            ));
+        }
+    }
+    let mut genres = Vec::new();
+    for (k, name) in t.genres.iter().enumerate() {
+        if t.genres[..k].contains(name) {
+            return Err(format!(
+                "column `genres`: expected each genre once, got {name:?} twice"
+            ));
+        }
+        match TMDB_GENRES.iter().find(|(n, _)| n == name) {
+            Some((_, Some(movielens))) => genres.push(movielens.to_string()),
+            Some((_, None)) => {}
+            None => {
+                let known: Vec<&str> = TMDB_GENRES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "column `genres`: expected TMDB genre names ({}), got {name:?}",
+                    known.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(genres)
+}
 
 /// What can go wrong adding movies; nothing is written when any of these happens.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +201,8 @@ pub enum AddMoviesError {
     Embed(String),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    MovieIds(#[from] MovieIdsError),
 }
 
 /// The item tower file's metadata key: [`TowerMeta`] as JSON.
@@ -505,13 +627,15 @@ pub struct AddedMovie {
 }
 
 /// A new bundle: `bundle` with the movies of `rows` (read from `path`, with their line
-/// numbers) appended, their vectors from content alone. `embed` is the sentence model
+/// numbers) appended, their vectors from content alone, their ids from `ids` (registered there:
+/// a film's registered id, or a new one). `embed` is the sentence model
 /// (`SentenceEmbedder::embed`). Every row is checked before anything is computed.
 pub fn add_movies(
     bundle: &Bundle,
     tower: &ItemTowerFile,
     path: &Path,
     rows: &[(u64, TmdbMovie)],
+    ids: &mut MovieIds,
     embed: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>, String>,
     device: &Device,
 ) -> Result<(Bundle, Vec<AddedMovie>), AddMoviesError> {
@@ -548,12 +672,6 @@ pub fn add_movies(
         .filter_map(|e| e.tmdb_id.map(|id| (id, e)))
         .collect();
     let mut seen: HashMap<u32, u64> = HashMap::new();
-    let mut next_id = bundle
-        .catalog
-        .iter()
-        .map(|e| e.movie_id.0)
-        .max()
-        .unwrap_or(0);
     let mut movies = Vec::with_capacity(rows.len());
     for (line, t) in rows {
         let Some(title) = t.title.clone() else {
@@ -580,17 +698,21 @@ pub fn add_movies(
                 ),
             ));
         }
-        let genres: Vec<String> = t
-            .genres
-            .iter()
-            .filter_map(|g| TMDB_GENRES.iter().find(|(n, _)| n == g))
-            .map(|(_, m)| m.to_string())
-            .collect();
-        next_id = next_id
-            .checked_add(1)
-            .ok_or_else(|| bad(*line, "no movie id left below 2^32".into()))?;
+        let genres = checked_genres(t).map_err(|reason| bad(*line, reason))?;
+        let movie_id = ids.id_for(t.tmdb_id, &bundle.catalog)?;
+        if let Some(entry) = bundle.catalog.iter().find(|e| e.movie_id == movie_id) {
+            return Err(bad(
+                *line,
+                format!(
+                    "TMDB id {} is registered as movie {movie_id}, which the catalog gives to {} (TMDB id {:?}); expected the registry and the bundle to agree",
+                    t.tmdb_id,
+                    entry.label(),
+                    entry.tmdb_id
+                ),
+            ));
+        }
         movies.push(Movie {
-            movie_id: MovieId(next_id),
+            movie_id,
             title,
             year: t.release_year,
             genres,
@@ -665,26 +787,58 @@ pub fn add_movies(
     Ok((out, added))
 }
 
-/// `movie-genie add-movies`: reads the bundle at `bundle_path`, the item tower at `tower_path`
-/// and the new movies at `movies`, and writes the grown bundle to `out` atomically (or nothing,
-/// on any error). Returns the movies added and the bytes written.
+/// The files `add-movies` reads and writes.
+#[derive(Debug, Clone)]
+pub struct AddMoviesPaths<'a> {
+    /// The bundle to add to.
+    pub bundle: &'a Path,
+    /// The item tower `export` wrote with it.
+    pub tower: &'a Path,
+    /// The movie-id registry (`movie_ids::MOVIE_IDS_FILE`), created from the bundle's catalog
+    /// when missing.
+    pub movie_ids: &'a Path,
+    /// The new movies (movies_metadata.csv's columns).
+    pub movies: &'a Path,
+    /// Where the grown bundle goes (may be `bundle`).
+    pub out: &'a Path,
+}
+
+/// `movie-genie add-movies`: under the registry's lock, reads the bundle, the item tower, the
+/// registry (merged with the bundle's catalog) and the new movies, then writes the registry
+/// with the new ids and the grown bundle, each atomically (or nothing, on any error). Returns
+/// the movies added and the bundle's bytes.
 pub fn add_movies_file(
-    bundle_path: &Path,
-    tower_path: &Path,
-    movies: &Path,
-    out: &Path,
+    paths: &AddMoviesPaths<'_>,
     embed: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>, String>,
     device: &Device,
 ) -> anyhow::Result<(Vec<AddedMovie>, u64)> {
     use anyhow::Context;
+    let _lock = crate::pipeline::movie_ids::lock(paths.movie_ids)?;
     let read =
         |path: &Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
-    let bundle = Bundle::from_bytes(&read(bundle_path)?)
-        .with_context(|| format!("loading {}", bundle_path.display()))?;
-    let tower = ItemTowerFile::from_bytes(&read(tower_path)?)
-        .with_context(|| format!("loading {}", tower_path.display()))?;
-    let rows = read_tmdb_rows(movies)?;
-    let (grown, added) = add_movies(&bundle, &tower, movies, &rows, embed, device)?;
-    let bytes = write_atomic(out, &grown)?;
+    let bundle = Bundle::from_bytes(&read(paths.bundle)?)
+        .with_context(|| format!("loading {}", paths.bundle.display()))?;
+    let tower = ItemTowerFile::from_bytes(&read(paths.tower)?)
+        .with_context(|| format!("loading {}", paths.tower.display()))?;
+    let mut ids = MovieIds::read(paths.movie_ids)?;
+    ids.register_catalog(
+        &bundle.catalog,
+        paths.movie_ids,
+        &paths.bundle.display().to_string(),
+    )?;
+    let rows = read_tmdb_rows(paths.movies)?;
+    let (grown, added) = add_movies(
+        &bundle,
+        &tower,
+        paths.movies,
+        &rows,
+        &mut ids,
+        embed,
+        device,
+    )?;
+    // The registry first: should the bundle's write fail, the ids stay handed out, and a rerun
+    // gives the same films the same ids.
+    ids.write(paths.movie_ids)?;
+    let bytes = write_atomic(paths.out, &grown)?;
     Ok((added, bytes))
 }

@@ -6,5 +6,6 @@ pub mod atomic;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod movie_ids;
 pub mod stages;
 pub mod train;

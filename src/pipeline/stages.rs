@@ -823,12 +823,14 @@ pub struct ExportReport {
 
 /// The `export` stage: the trained user tower, the compressed item table, the catalog and the
 /// attribution in one bundle at `out`, with the smallest table that keeps top-20 overlap ≥
-/// `min_overlap`; and the item tower `add-movies` needs at `tower_out`.
+/// `min_overlap`; the item tower `add-movies` needs at `tower_out`; and the catalog merged into
+/// the movie-id registry at `movie_ids`, whose ids the catalog keeps (`MovieIds::renumber`).
 pub fn export_stage(
     prepared: &Prepared,
     paths: &Paths,
     out: &Path,
     tower_out: &Path,
+    movie_ids: &Path,
     min_overlap: f64,
     device: &Device,
 ) -> anyhow::Result<ExportReport> {
@@ -837,6 +839,7 @@ pub fn export_stage(
     use crate::pipeline::export::{
         compress_smallest, serving_bundle, write_atomic as write_bundle,
     };
+    use crate::pipeline::movie_ids::{MovieIds, lock};
 
     let everyone = prepared.inputs(&BTreeSet::new())?;
     let inputs = &everyone;
@@ -878,7 +881,7 @@ pub fn export_stage(
     let compression = compress_smallest(&table, dim, &queries, min_overlap, &pq)?;
 
     let counts = all.rating_counts();
-    let catalog = inputs
+    let mut catalog: Vec<CatalogEntry> = inputs
         .movies
         .iter()
         .zip(&counts)
@@ -892,6 +895,10 @@ pub fn export_stage(
             new: false,
         })
         .collect();
+    // Held to the end: an `add-movies` run meanwhile would read the old bundle and registry.
+    let _lock = lock(movie_ids)?;
+    let mut ids = MovieIds::read(movie_ids)?;
+    ids.renumber(&mut catalog, movie_ids, "the exported catalog")?;
     let bundle = serving_bundle(
         &trained.model,
         &config,
@@ -900,6 +907,8 @@ pub fn export_stage(
         catalog,
         ATTRIBUTION,
     )?;
+    // The registry first, as in `add-movies`: an id it holds is never handed to another film.
+    ids.write(movie_ids)?;
     let bytes = write_bundle(out, &bundle)?;
     let tower = ItemTowerFile::of(
         &trained.model,
