@@ -1,11 +1,39 @@
 // The page's side of the Genie (genie-host.js): its calls as promises, answered by a module
-// Worker (worker.js) so the page stays responsive, or in the page where no Worker starts. The
-// host decides what this browser keeps (the visitor's ratings, the engine verdict for its WebGPU
-// adapter); a Worker has no localStorage, so the page lends its own: it hands over what is kept
-// at start, stores what a reply says to keep, and passes on the ratings another tab stores.
+// Worker (worker.js) so the page stays responsive, or in the page where no Worker starts.
+//
+// The page is the visitor's database: a Worker has no localStorage, so the page lends its own.
+// Every change is stored as read, merge, write under one lock across this site's tabs: the
+// client reads what storage holds, the host merges it with the change (engine::ratings: stamped
+// thumbs, the later change wins per movie) and answers the text to keep. Another tab's write
+// (the `storage` event) is merged the same way, so tabs changing at once both keep both.
+//
+// An engine that dies comes back: every call has a deadline for its kind, a heartbeat tells a
+// slow Worker (busy computing) from a dead one, and a Worker that crashes or stops answering is
+// replaced and given the bundle and the visitor's thumbs again.
 
+/** The folder the site is served from: thumbs are this site's, not the whole origin's. */
+const SITE = new URL('.', location.href).pathname;
 /** Where each thing the host keeps is stored. */
-const KEYS = { ratings: 'movie-genie/ratings/v1', engine: 'movie-genie/engine/v1' };
+const KEYS = { ratings: `movie-genie/thumbs@${SITE}`, engine: 'movie-genie/engine/v1' };
+/** Where the first release kept the thumbs, for every site of the origin: read (and left in
+ *  place) by a site that has no thumbs of its own yet. */
+const UNSCOPED_KEY = 'movie-genie/ratings/v1';
+/** Whether this browser was already told that it may evict the thumbs. */
+const PERSIST_NOTE_KEY = `movie-genie/persist-note@${SITE}`;
+/** Serialises every read-merge-write of the thumbs across this site's tabs. */
+const LOCK = `movie-genie/thumbs@${SITE}`;
+
+/** Seconds a call may take before its Worker is taken for dead, by kind. A software WebGPU
+ *  adapter takes tens of seconds for one update, and its calibration several. */
+const DEADLINE_S = { create: 180, apply: 30, view: 180, upgrade: 600, previewImport: 60, default: 30 };
+/** A heartbeat every HEARTBEAT_S while calls are pending; no answer within PING_DEADLINE_S
+ *  means the Worker is dead (a busy one answers between its steps). On WebGPU, and while it is
+ *  tried, the Worker's own thread compiles kernels for tens of seconds at a time: there it has
+ *  the deadline of a view. */
+const HEARTBEAT_S = 2;
+const PING_DEADLINE_S = 20;
+/** Restarts after which the page stops trying and says so. */
+const MAX_RESTARTS = 3;
 
 /** Runs `method` of localStorage: `{value}`, or `{problem}` saying why it failed. */
 function storage(method, ...args) {
@@ -16,78 +44,220 @@ function storage(method, ...args) {
   }
 }
 
-/** `call(method, args)` answered by a module Worker; `failed` says why once it cannot run. */
+/** Runs `task` holding this site's thumbs lock (where the browser has Web Locks). */
+function locked(task) {
+  return navigator.locks ? navigator.locks.request(LOCK, task) : task();
+}
+
+/** An error that means the Worker is gone, not that the call was wrong. */
+class EngineDied extends Error {}
+
+/**
+ * `call(method, args)` answered by a module Worker, each call within its deadline; `failed`
+ * says why once the Worker is gone (crashed, stopped answering, or could not start).
+ */
 function workerTransport() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   const pending = new Map();
   let next = 0;
-  const transport = { where: 'worker', failed: null };
-  const failure = () => new Error(`the background Worker failed: ${transport.failed}`);
+  let heartbeat = null;
+  const transport = { where: 'worker', failed: null, started: false, patience: PING_DEADLINE_S };
   const fail = (reason) => {
+    if (transport.failed) return;
     transport.failed = reason;
-    for (const { reject } of pending.values()) reject(failure());
+    clearInterval(heartbeat);
+    for (const { reject, timer } of pending.values()) {
+      clearTimeout(timer);
+      reject(new EngineDied(`the background engine ${reason}`));
+    }
     pending.clear();
     worker.terminate();
   };
-  worker.onmessage = ({ data: { id, ok, error, ...reply } }) => {
+  const post = (method, args, seconds) => new Promise((resolve, reject) => {
+    if (transport.failed) return reject(new EngineDied(`the background engine ${transport.failed}`));
+    const id = next++;
+    const timer = setTimeout(() => fail(`did not answer "${method}" within ${seconds} s`), seconds * 1000);
+    pending.set(id, { resolve, reject, timer });
+    worker.postMessage({ id, method, args });
+  });
+  const beat = () => {
+    if (pending.size === 0) return;
+    post('ping', [], transport.patience).catch(() => {});
+  };
+  worker.onmessage = ({ data: { id, ok, error, fatal, ...reply } }) => {
     const call = pending.get(id);
+    if (!call) return;
     pending.delete(id);
-    if (ok) call?.resolve(reply);
-    else call?.reject(new Error(error));
+    clearTimeout(call.timer);
+    transport.started = true;
+    if (ok) call.resolve(reply);
+    else if (fatal) {
+      call.reject(new EngineDied(`the background engine broke (${error})`));
+      fail(`broke (${error})`);
+    } else call.reject(new Error(error));
   };
   worker.onerror = (event) => {
     event.preventDefault();
-    fail(event.message || 'its script did not load');
+    fail(transport.started ? `crashed (${event.message || 'an uncaught error'})`
+      : `could not start (${event.message || 'its script did not load'})`);
   };
-  worker.onmessageerror = () => fail('a reply could not be read');
-  transport.call = (method, args) => new Promise((resolve, reject) => {
-    if (transport.failed) return reject(failure());
-    pending.set(next, { resolve, reject });
-    worker.postMessage({ id: next++, method, args });
-  });
+  worker.onmessageerror = () => fail('sent a reply that could not be read');
+  heartbeat = setInterval(beat, HEARTBEAT_S * 1000);
+  transport.call = (method, args) => post(method, args, DEADLINE_S[method] ?? DEADLINE_S.default);
+  transport.close = () => fail('was closed');
   return transport;
 }
 
+/** The calls of a host running in this page (no Worker). */
+async function pageTransport() {
+  const { createHost } = await import('./genie-host.js');
+  const handle = createHost();
+  return { where: 'page', failed: null, call: (method, args) => handle(method, args), close() {} };
+}
+
 class GenieClient {
-  #call;
+  #transport;
+  #bytes;
+  /** The thumbs text last stored or read: what a restarted engine starts from when this
+   *  browser's storage cannot be read. */
+  #lastSaved = null;
+  #restarts = 0;
+  #restarting = null;
   /** `'worker'` or `'page'`. */
   where;
-  /** What of the saved ratings could not be read and was dropped, as text for the page. */
+  /** What of the saved thumbs could not be read and was dropped, as text for the page. */
   warnings = [];
   /** Why this browser cannot keep the thumbs (storage blocked or full), or null. */
   storageProblem = null;
   attribution = '';
+  /** Called with a sentence when the engine was restarted (the page says it). */
+  onRestart = () => {};
 
-  constructor({ where, call }) {
-    this.where = where;
-    this.#call = call;
+  constructor(transport, bytes) {
+    this.#transport = transport;
+    this.where = transport.where;
+    this.#bytes = bytes;
   }
 
-  /** Calls the host and stores what its reply says to keep (`keep: {ratings|engine: text}`). */
-  async #ask(method, ...args) {
-    const { keep = {}, ...reply } = await this.#call(method, args);
+  /** Calls the host; a Worker that died is replaced (thumbs restored) and the call made again. */
+  async #call(method, args) {
+    const transport = this.#transport;
+    try {
+      return await transport.call(method, args);
+    } catch (e) {
+      if (!(e instanceof EngineDied)) throw e;
+      // Calls that found the same Worker dead share one restart.
+      if (this.#transport === transport) {
+        this.#restarting ??= this.#restart(e.message).finally(() => { this.#restarting = null; });
+      }
+      await this.#restarting;
+      return this.#transport.call(method, args);
+    }
+  }
+
+  async #restart(why) {
+    if (++this.#restarts > MAX_RESTARTS) {
+      throw new Error(`${why}, and it was restarted ${MAX_RESTARTS} times already; reload the page ` +
+        '(your thumbs are kept in this browser)');
+    }
+    console.warn(`movie-genie: ${why}; starting it again`);
+    this.#transport.close();
+    this.#transport = workerTransport();
+    this.#engine = 'cpu';
+    this.#fitPatience();
+    await this.#start();
+    this.onRestart(`The recommendation engine stopped (${why.replace(/^the background engine /, '')}) ` +
+      'and was started again; your thumbs are kept.');
+  }
+
+  /** Stores what a reply says to keep (`keep: {ratings|engine: text}`). */
+  #keep(keep = {}) {
     for (const [name, text] of Object.entries(keep)) {
       const { problem } = storage('setItem', KEYS[name], text);
       if (problem) console.warn(`movie-genie: could not keep the ${name}: ${problem}`);
       // The note is about the thumbs: an engine verdict not kept is only measured again.
       if (name === 'ratings') {
+        this.#lastSaved = text;
         this.storageProblem = problem ? `this browser refused to store them (${problem})` : null;
       }
     }
-    return reply;
   }
 
-  async create(bytes) {
-    const kept = {};
-    for (const [name, key] of Object.entries(KEYS)) {
-      const { value = null, problem } = storage('getItem', key);
-      kept[name] = value;
-      if (problem) this.storageProblem = `this browser's storage cannot be read (${problem})`;
+  /** The thumbs text storage holds now (a first visit: what the unscoped key holds). */
+  #stored() {
+    const { value = null, problem } = storage('getItem', KEYS.ratings);
+    if (problem) {
+      this.storageProblem = `this browser's storage cannot be read (${problem})`;
+      return this.#lastSaved;
     }
-    const { value } = await this.#ask('create', bytes, kept);
+    if (value !== null) return value;
+    return storage('getItem', UNSCOPED_KEY).value ?? this.#lastSaved;
+  }
+
+  #persistAsked = false;
+  /** Asks the browser to keep this site's storage (it may evict it otherwise); once it
+   *  refuses, `onPersistRefused` is called once per browser. */
+  #askToPersist() {
+    if (this.#persistAsked || !navigator.storage?.persist) return;
+    this.#persistAsked = true;
+    navigator.storage.persisted().then((yes) => yes || navigator.storage.persist()).then((granted) => {
+      if (granted || storage('getItem', PERSIST_NOTE_KEY).value) return;
+      storage('setItem', PERSIST_NOTE_KEY, 'shown');
+      this.onPersistRefused();
+    }).catch(() => {});
+  }
+
+  /** Called once if the browser does not promise to keep the thumbs. */
+  onPersistRefused = () => {};
+
+  async #start() {
+    const kept = { ratings: this.#stored(), engine: storage('getItem', KEYS.engine).value ?? null };
+    // A restarted engine numbers its views on from the last one drawn.
+    const { value } = await this.#transport.call('create', [this.#bytes, kept, this.#seq]);
+    this.#lastSaved = kept.ratings;
+    return value;
+  }
+
+  async create() {
+    const value = await this.#start();
     ({ attribution: this.attribution, warnings: this.warnings } = value);
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
+  }
+
+  /** Changes waiting for the save under way: `{change, resolve, reject}`. */
+  #queue = [];
+  #saving = null;
+
+  /** Merges what storage holds with `change` (null: none) and stores the result, under the
+   *  lock; resolves to the change's outcome. Changes made while a save is under way share the
+   *  next one, so a burst of thumbs is one save and one view. */
+  #save(change) {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ change, resolve, reject });
+      this.#saving ??= this.#saveQueued();
+    });
+  }
+
+  async #saveQueued() {
+    while (this.#queue.length) {
+      const batch = this.#queue.splice(0);
+      try {
+        const outcomes = await locked(async () => {
+          const { outcomes, keep } = await this.#call('apply', [batch.map((b) => b.change), this.#stored()]);
+          this.#keep(keep);
+          if (keep.ratings && !this.storageProblem && batch.some((b) => b.change)) this.#askToPersist();
+          return outcomes;
+        });
+        batch.forEach(({ resolve, reject }, i) => {
+          if ('error' in outcomes[i]) reject(new Error(outcomes[i].error));
+          else resolve(outcomes[i].value);
+        });
+      } catch (e) {
+        for (const { reject } of batch) reject(e);
+      }
+    }
+    this.#saving = null;
   }
 
   /**
@@ -95,46 +265,87 @@ class GenieClient {
    * engine}`: the change's outcome, everything the page draws for `shape` (`{k, fresh}`), and
    * which engine runs.
    */
-  change(change, shape) { return this.#ask('change', change, shape); }
+  async change(change, shape) {
+    const value = change ? await this.#save(change) : null;
+    const { view, engine } = await this.#call('view', [shape]);
+    this.#seq = Math.max(this.#seq, view.seq);
+    this.#engine = engine.kind;
+    this.#fitPatience();
+    return { value, view, engine };
+  }
+
   /** Whether WebGPU takes over (`mode`: 'auto', 'force' or 'off'; engine.js): `{value: engine, stats}`. */
-  upgrade(mode) { return this.#ask('upgrade', mode); }
+  async upgrade(mode) {
+    this.#upgrading = true;
+    this.#fitPatience();
+    try {
+      const { keep, ...reply } = await this.#call('upgrade', [mode]);
+      this.#keep(keep);
+      this.#engine = reply.value.kind;
+      return reply;
+    } finally {
+      this.#upgrading = false;
+      this.#fitPatience();
+    }
+  }
+
+  #upgrading = false;
+  /** The number of the last view answered. */
+  #seq = 0;
+  /** `'cpu'` or `'webgpu'`: which engine the last reply said runs. */
+  #engine = 'cpu';
+  /** How long the heartbeat waits for an answer: longer where WebGPU runs or is tried. */
+  #fitPatience() {
+    const gpu = this.#upgrading || this.#engine === 'webgpu';
+    this.#transport.patience = gpu ? DEADLINE_S.view : PING_DEADLINE_S;
+  }
+
   /** The text of the file Export writes. */
-  async exportRatings() { return (await this.#ask('exportRatings')).value; }
-  async search(text, limit) { return (await this.#ask('search', text, limit)).value; }
+  async exportRatings() { return (await this.#call('exportRatings', [])).value; }
+  /** The thumbs as a share link's text (engine::ratings::encode_link). */
+  async shareLink() { return (await this.#call('shareLink', [])).value; }
+  async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
+  /** What importing `source` (a File, or a link's text) would change: `{token, adds, differs,
+   *  same, warnings}`; read and parsed by the host, off the page's thread. */
+  async previewImport(source) { return (await this.#call('previewImport', [source])).value; }
 
   /**
-   * Follows the saved ratings when another tab of this browser changes them (the `storage`
-   * event fires in every tab but the writer's): `onSaved(text)` gets that tab's text (null
-   * after a wipe of the whole storage), for a `replace` change, so a thumb, a removal or a wipe
-   * in one tab is never overwritten by another.
+   * Follows this site's thumbs when another tab of this browser changes them (the `storage`
+   * event fires in every tab but the writer's), and once at once for what changed while this
+   * tab was starting: merges what storage holds, stores the merge when this tab had changes it
+   * lacked, and calls `onChanged(view reply)`.
    */
-  followOtherTabs(onSaved) {
+  followOtherTabs(shape, onChanged) {
+    const follow = () => this.#save(null)
+      .then(({ merged }) => merged && this.change(null, shape()).then(onChanged))
+      .catch((e) => console.warn('movie-genie: could not follow another tab:', e));
     addEventListener('storage', (event) => {
       // `key` is null when the whole storage was cleared.
-      if (event.key === null || event.key === KEYS.ratings) onSaved(event.newValue);
+      if (event.key === null || event.key === KEYS.ratings) follow();
     });
+    // What another tab stored while this one was starting, before it listened.
+    follow();
   }
 }
 
 /**
- * Loads the model on the CPU from the bytes `download` resolves to, and the saved ratings. In a
+ * Loads the model on the CPU from the bytes `download` resolves to, and the saved thumbs. In a
  * module Worker unless `inPage`; when the Worker itself cannot run (not when the model is bad),
  * starts over in the page. The CPU wasm module compiles while the bundle downloads.
  */
 export async function startGenie(download, { inPage = false } = {}) {
   if (!inPage && typeof Worker === 'function') {
     const transport = workerTransport();
-    const client = new GenieClient(transport);
     try {
-      await client.create(await download);
+      const client = new GenieClient(transport, await download);
+      await client.create();
       return client;
     } catch (e) {
-      if (!transport.failed) throw e;
+      if (!transport.failed || transport.started) throw e;
       console.warn(`movie-genie: no background Worker (${transport.failed}); running in the page`);
     }
   }
-  const { createHost } = await import('./genie-host.js');
-  const client = new GenieClient({ where: 'page', call: createHost() });
-  await client.create(await download);
+  const client = new GenieClient(await pageTransport(), await download);
+  await client.create();
   return client;
 }

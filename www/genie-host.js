@@ -1,12 +1,14 @@
 // The one Genie of this context behind a message-shaped interface, `handle(method, args)`,
 // which worker.js serves from a module Worker and the page runs in place where a Worker cannot
-// start (genie-client.js). Each `change` is applied as it arrives and answered with the next
-// view (`Genie.view`: everything the page draws, numbered by `seq`); changes that arrive before
-// that view starts share it, so a burst of thumbs is one fine-tune.
+// start (genie-client.js). Each change is applied as it arrives (`apply`, answered at once so the
+// page can store it); `view` answers the next view (`Genie.view`: everything the page draws,
+// numbered by `seq`), and views asked for before it starts share it, so a burst of thumbs is one
+// fine-tune.
 //
 // The host decides what the browser keeps, and the page stores it: `create` gets what was kept
-// (`{ratings, engine}`, text or null), and a reply's `keep` names the text to store: the ratings
-// after every change but one that came from storage, the engine verdict once newly measured.
+// (`{ratings, engine}`, text or null); `apply` gets what storage holds now, merges it before the
+// change, and its reply's `keep` names the text to store whenever the merge holds more than
+// storage did; `upgrade`'s names the engine verdict once newly measured.
 //
 // Every visitor starts on the CPU module; `upgrade` asks engine.js, once, whether WebGPU takes
 // over, and switches when it does. When WebGPU fails, the CPU takes over with the ratings kept.
@@ -31,10 +33,20 @@ export function createHost() {
   let next = null;
   const afterViews = (task) => (views = views.catch(() => {}).then(task));
 
-  /** Makes `other` the Genie, with the current one's ratings, and frees the current one. */
+  /** An import previewed and not yet confirmed: `{token, text}`. */
+  let previewed = null;
+  /** The thumbs' text after the last change: what a new Genie takes over, even from one that
+   *  broke (a Genie whose wasm panicked answers nothing). */
+  let saved = null;
+
+  /** Makes `other` the Genie, with the current one's thumbs, and frees the current one. */
   function switchTo(other, verdict) {
-    other.apply({ kind: 'replace', saved: genie.savedRatings() });
-    genie.free();
+    other.apply({ kind: 'sync', saved });
+    try {
+      genie.free();
+    } catch (e) {
+      console.warn('movie-genie: could not free the engine left behind:', e);
+    }
     genie = other;
     engine = { ...engine, ...verdict };
   }
@@ -48,7 +60,8 @@ export function createHost() {
       return await draw();
     } catch (e) {
       if (engine.kind !== 'webgpu') throw e;
-      const reason = `WebGPU failed (${e?.message ?? e}); back on the CPU`;
+      // The first line: wgpu's errors go on with their causes and a backtrace.
+      const reason = `WebGPU failed (${String(e?.message ?? e).split('\n')[0]}); back on the CPU`;
       console.warn(`movie-genie: ${reason}`);
       switchTo(await (await cpuModule).Genie.create(bytes, false, null), { kind: 'cpu', reason });
       return draw();
@@ -56,10 +69,12 @@ export function createHost() {
   }
 
   const calls = {
-    async create(bundle, kept) {
+    async create(bundle, kept, seqFrom = 0) {
+      seq = seqFrom;
       const { Genie, readyAt } = await cpuModule;
       bytes = bundle;
       genie = await Genie.create(bytes, false, kept.ratings);
+      saved = genie.savedRatings();
       try {
         known = JSON.parse(kept.engine);
       } catch {
@@ -67,14 +82,33 @@ export function createHost() {
       }
       return { value: { attribution: genie.attribution(), warnings: genie.warnings(), wasmReadyAt: readyAt } };
     },
-    async change(change, asked) {
+    /** Merges `stored` (what this browser's storage holds), then applies `changes` in order,
+     *  each answering `{value}` or `{error}`: null (none) answers whether the merge changed
+     *  this copy's thumbs (`merged`), an import or a wipe `undo`, the thumbs before it. */
+    apply(changes, stored) {
+      const synced = genie.apply({ kind: 'sync', saved: stored ?? null });
+      if (synced.warnings.length) console.warn('movie-genie: in the stored thumbs:', ...synced.warnings);
+      const merged = genie.savedRatings() !== saved;
+      const outcomes = changes.map((change) => {
+        if (!change) return { value: { merged } };
+        try {
+          const undo = change.kind === 'import' || change.kind === 'clear' ? genie.savedRatings() : undefined;
+          return { value: { ...genie.apply(change.kind === 'import' ? confirmed(change) : change), undo } };
+        } catch (e) {
+          if (e instanceof WebAssembly.RuntimeError) throw e;
+          return { error: String(e?.message ?? e) };
+        }
+      });
+      saved = genie.savedRatings();
+      // Nothing stored and nothing changed: nothing to write yet.
+      const unchanged = saved === stored || (stored == null && !changes.some(Boolean));
+      return { outcomes, keep: unchanged ? {} : { ratings: saved } };
+    },
+    async view(asked) {
       shape = asked ?? shape;
-      if (!shape) throw new Error('"change" needs {k, fresh}: how many recommendations and new movies to show');
-      const value = change ? genie.apply(change) : null;
+      if (!shape) throw new Error('"view" needs {k, fresh}: how many recommendations and new movies to show');
       next ??= afterViews(view);
-      const drawn = await next;
-      const keep = change && change.kind !== 'replace' ? { ratings: drawn.saved } : {};
-      return { value, view: drawn, engine, keep };
+      return { view: await next, engine };
     },
     async upgrade(mode) {
       upgrading ??= (async () => {
@@ -87,8 +121,28 @@ export function createHost() {
       return { value: engine, stats: genie.stats(), keep };
     },
     exportRatings: () => ({ value: genie.exportRatings() }),
+    shareLink: () => ({ value: genie.shareLink() }),
+    /** `source`: a File (read here, off the page's thread) or a share link's text. */
+    async previewImport(source) {
+      let text = source;
+      if (typeof source !== 'string') {
+        (await cpuModule).checkImportSize(source.size);
+        text = await source.text();
+      }
+      const preview = genie.previewImport(text);
+      previewed = { token: (previewed?.token ?? 0) + 1, text };
+      return { value: { ...preview, token: previewed.token } };
+    },
     search: (text, limit) => ({ value: genie.search(text, limit) }),
   };
+
+  /** An `import` change as the Genie takes it: the previewed text its `token` names. */
+  function confirmed({ token, preferFile }) {
+    if (previewed?.token !== token) throw new Error('that import is no longer open: choose the file again');
+    const { text } = previewed;
+    previewed = null;
+    return { kind: 'import', text, preferFile: Boolean(preferFile) };
+  }
 
   return async function handle(method, args) {
     if (!Object.hasOwn(calls, method)) {

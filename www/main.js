@@ -191,7 +191,11 @@ function syncRatings() {
   replaceKeepingFocus($('mine'), mine, $('mine-heading'));
   $('mine-empty').hidden = mine.length > 0;
   $('mine-count').textContent = mine.length ? `(${mine.length})` : '';
-  $('export').disabled = $('wipe').disabled = mine.length === 0;
+  $('export').disabled = $('wipe').disabled = $('share').disabled = mine.length === 0;
+  const elsewhere = view.elsewhere;
+  $('elsewhere').hidden = elsewhere === 0;
+  $('elsewhere').textContent = `${number.format(elsewhere)} ${elsewhere === 1 ? 'thumb' : 'thumbs'} for movies ` +
+    'not in this catalog are kept, and count again if the site adds those movies.';
 }
 
 function renderEngine() {
@@ -248,28 +252,38 @@ async function send(change) {
   syncBusy();
   try {
     const reply = await genie.change(change, shape());
-    engine = reply.engine;
-    if (reply.view.seq > (view?.seq ?? 0)) {
-      view = reply.view;
-      // How many views the Genie has computed: a burst of changes shares one.
-      document.body.dataset.views = String(view.seq);
-    }
+    take(reply);
     return reply.value;
   } finally {
     if (--changesInFlight === 0) {
       lastUpdateMs = performance.now() - changedAt;
       changedAt = null;
     }
-    if (view) {
-      if (changesInFlight === 0) syncRatings();
-      renderRecs();
-      renderDiscover();
-      renderEngine();
-      if (!performance.getEntriesByName('first-recs').length) performance.mark('first-recs');
-    }
-    syncBusy();
-    renderStorageNote();
+    render();
   }
+}
+
+/** Takes a reply's view (`{view, engine}`), unless a newer one was drawn. */
+function take(reply) {
+  engine = reply.engine;
+  if (reply.view.seq > (view?.seq ?? 0)) {
+    view = reply.view;
+    // How many views the Genie has computed: a burst of changes shares one.
+    document.body.dataset.views = String(view.seq);
+  }
+}
+
+/** Draws the last view taken (the ratings only once no change is on its way). */
+function render() {
+  if (view) {
+    if (changesInFlight === 0) syncRatings();
+    renderRecs();
+    renderDiscover();
+    renderEngine();
+    if (!performance.getEntriesByName('first-recs').length) performance.mark('first-recs');
+  }
+  syncBusy();
+  renderStorageNote();
 }
 
 function syncBusy() {
@@ -375,24 +389,87 @@ async function exportRatings() {
   say(`Exported ${rated.size} ratings to movie-genie-ratings.json.`);
 }
 
-/** Adds the ratings of a file written by Export (or saved-ratings text), in one change. */
-async function importRatings(file) {
-  let result;
+/** The import being previewed: `{token, name}`. */
+let importing = null;
+const THUMB_WORD = { '-1': 'disliked', 1: 'liked', 2: 'loved' };
+
+/**
+ * Shows what importing `source` (a File written by Export, or a share link's text) would change,
+ * read and compared by the Genie off the page's thread; nothing changes until the visitor
+ * confirms.
+ */
+async function previewImport(source, name) {
+  let preview;
   try {
-    result = await send({ kind: 'merge', text: await file.text() });
+    preview = await genie.previewImport(source);
   } catch (e) {
-    throw new Error(`${file.name}: ${message(e)}`);
+    throw new Error(`${name}: ${message(e)}`);
   }
-  const { kept, warnings } = result;
-  const note = warnings.length ? ` Skipped ${warnings.length} (${warnings[0]}${warnings.length > 1 ? '; …' : ''}).` : '';
-  say(`Imported ${kept} ratings from ${file.name}.${note}`);
+  importing = { token: preview.token, name };
+  const { adds, addsElsewhere, differ, differs, same, dropped, warnings } = preview;
+  const count = (n) => number.format(n);
+  const parts = [`${count(adds)} new to you${addsElsewhere ? ` (${count(addsElsewhere)} for movies not in this catalog, kept)` : ''}`];
+  if (differ) parts.push(`${count(differ)} where your thumbs differ`);
+  if (same) parts.push(`${count(same)} you already have`);
+  const skipped = dropped ? ` Skipped ${count(dropped)} unreadable (${warnings[0]}${dropped > 1 ? '; …' : ''}).` : '';
+  $('import-heading').textContent = `Import thumbs from ${name}?`;
+  $('import-summary').textContent = `It has ${parts.join(', ')}.${skipped}`;
+  $('import-differs').replaceChildren(...differs.map((m) => el('li', {
+    text: `${m.label}: you ${THUMB_WORD[m.thumbs]} it, the import ${THUMB_WORD[m.theirs]} it`,
+  })), ...(differ > differs.length ? [el('li', { text: `and ${count(differ - differs.length)} more` })] : []));
+  $('import-choice').hidden = differ === 0;
+  $('import-keep').checked = true;
+  $('import-confirm').disabled = adds === 0 && differ === 0;
+  $('import-preview').hidden = false;
+  $('import-confirm').focus();
+}
+
+/** Imports what the preview showed, in one change that Undo takes back. */
+async function confirmImport() {
+  const { token, name } = importing;
+  const preferFile = $('import-file').checked;
+  closeImport();
+  const { kept, undo } = await send({ kind: 'import', token, preferFile });
+  say(`Imported ${kept} thumbs from ${name}.`, () => revert(undo, 'Import undone.'));
+}
+
+function closeImport() {
+  importing = null;
+  $('import-preview').hidden = true;
+}
+
+/** Makes the thumbs those of `saved` again (the undo of an import or a wipe). */
+function revert(saved, done) {
+  return send({ kind: 'revert', saved }).then(() => say(done)).catch((e) => showError(message(e)));
 }
 
 async function wipe() {
   const n = rated.size;
-  if (!confirm(`Wipe all ${n} ratings from this browser? Export them first to keep a copy.`)) return;
-  await send({ kind: 'clear' });
-  say(`Wiped ${n} ratings from this browser.`);
+  if (!confirm(`Wipe all ${n} ratings from this browser? You can undo it until you close this page.`)) return;
+  const { undo } = await send({ kind: 'clear' });
+  const undoWipe = () => {
+    $('undo-wipe').hidden = true;
+    return revert(undo, `Your ${n} ratings are back.`);
+  };
+  // Until the page closes: the status line's Undo lasts only until the next message.
+  $('undo-wipe').hidden = false;
+  $('undo-wipe').onclick = undoWipe;
+  say(`Wiped ${n} ratings from this browser.`, undoWipe);
+}
+
+/** The address of this page with the visitor's thumbs in its `#` part, which browsers never
+ *  send to a server: opening it in another browser offers to import them. */
+async function shareLink() {
+  const url = new URL(location.href);
+  url.search = '';
+  url.hash = `thumbs=${await genie.shareLink()}`;
+  const field = $('share-link');
+  field.value = url.href;
+  field.hidden = false;
+  field.select();
+  const copied = await navigator.clipboard?.writeText(url.href).then(() => true, () => false);
+  say(`${copied ? 'Copied a link' : 'Here is a link'} that carries your ${rated.size} thumbs: open it in another ` +
+    'browser to take them there. They travel only inside the link.');
 }
 
 // ---- wiring ---------------------------------------------------------------------------------
@@ -442,12 +519,26 @@ function wire() {
     event.target.value = '';
     if (!file) return;
     try {
-      await importRatings(file);
+      await previewImport(file, file.name);
     } catch (e) {
       showError(`Could not import ratings: ${message(e)}`);
     }
   });
   $('wipe').addEventListener('click', () => wipe().catch((e) => showError(message(e))));
+  $('share').addEventListener('click', () => shareLink().catch((e) => showError(message(e))));
+  $('import-confirm').addEventListener('click', () => confirmImport().catch((e) => showError(`Could not import: ${message(e)}`)));
+  $('import-cancel').addEventListener('click', () => {
+    closeImport();
+    say('Import cancelled: nothing changed.');
+  });
+}
+
+/** A link made by `shareLink` (`#thumbs=…`): offers to import its thumbs, then forgets it. */
+async function openSharedLink() {
+  const code = new URLSearchParams(location.hash.slice(1)).get('thumbs');
+  if (code == null) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  await previewImport(code, 'the link you opened').catch((e) => showError(`Could not read the link: ${message(e)}`));
 }
 
 async function loadBundle() {
@@ -499,12 +590,10 @@ async function main() {
   if (lines.length) $('attribution').replaceChildren(...lines.map((l) => el('p', { text: l })));
 
   wire();
-  genie.followOtherTabs((saved) => {
-    send({ kind: 'replace', saved }).then(({ warnings }) => {
-      say(`Your thumbs changed in another tab of this browser; this one follows (${rated.size} now).`);
-      if (warnings.length) console.warn('movie-genie:', ...warnings);
-    }).catch((e) => showError(message(e)));
-  });
+  genie.onRestart = (sentence) => say(sentence);
+  genie.onPersistRefused = () => {
+    $('persist-note').hidden = false;
+  };
   try {
     await send(null); // recommendations first: they are what the visitor came for
   } catch (e) {
@@ -516,12 +605,19 @@ async function main() {
     say('Rate a few movies you know; recommendations update as you go.');
   } else if (warnings.length) {
     console.warn('movie-genie:', ...warnings);
-    say(`Some saved ratings could not be read and were dropped (${warnings[0]}${warnings.length > 1 ? '; …' : ''}). ` +
-      `${rated.size} kept.`);
+    say(`Some of your saved thumbs could not be read (${warnings[0]}${warnings.length > 1 ? '; …' : ''}). ` +
+      `${rated.size} restored.`);
   } else {
     say(rated.size ? `Welcome back: ${rated.size} ratings restored from this browser.`
       : 'Rate a few movies you know; recommendations update as you go.');
   }
+  // From here on, every change another tab makes; and what it made while this one started.
+  genie.followOtherTabs(shape, (reply) => {
+    const before = view?.saved;
+    take(reply);
+    render();
+    if (view.saved !== before) say(`Your thumbs changed in another tab of this browser; this one follows (${rated.size} now).`);
+  });
   // Then, in the background, whether WebGPU takes over (?gpu=force or ?gpu=off override).
   const gpu = { force: 'force', off: 'off', 0: 'off' }[params.get('gpu')] ?? 'auto';
   genie.upgrade(gpu).then(({ value, stats }) => {
@@ -540,6 +636,8 @@ async function main() {
   $('app').setAttribute('aria-busy', 'false');
   document.body.dataset.ready = 'true';
   registerServiceWorker();
+  addEventListener('hashchange', () => openSharedLink());
+  await openSharedLink();
 }
 
 main();

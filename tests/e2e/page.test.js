@@ -10,7 +10,7 @@ import {
 } from './harness.js';
 
 const SUB = '/sub/dir/';
-const STORAGE_KEY = 'movie-genie/ratings/v1';
+const STORAGE_KEY = `movie-genie/thumbs@${SUB}`;
 const LIMIT = { timeout: 180_000 };
 /** Served like SUB; the offline test changes its files to check the cache follows them. */
 const OFFLINE = { prefix: '/offline/', override: {} };
@@ -193,15 +193,16 @@ const firstRecsAt = (page) => page.evaluate(() => performance.timeOrigin
   + performance.getEntriesByName('first-recs')[0].startTime);
 
 /** Runs `check(page)` on a fresh visitor of `path` in a Chromium that exposes WebGPU
- *  (SwiftShader here, with --enable-unsafe-webgpu). */
-async function withWebgpu(path, check) {
+ *  (SwiftShader here, with --enable-unsafe-webgpu); `setup(page)` first, before it loads. */
+async function withWebgpu(path, check, { setup = () => {}, errors = [] } = {}) {
   const gpu = await launchChromium({ webgpu: true });
   const { context, page } = await newPage(gpu.browser);
   try {
+    setup(page);
     await page.goto(server.url(SUB) + path);
     await waitReady(page);
     await check(page);
-    assert.deepEqual(page.errors, []);
+    assert.deepEqual(page.errors.filter((e) => !errors.some((expected) => expected.test(e))), []);
   } finally {
     await context.close();
     await gpu.close();
@@ -246,8 +247,18 @@ test('a verdict this browser kept for its adapter is used again: the WebGPU modu
   }
 });
 
-test('?gpu=force runs WebGPU after the CPU’s first recommendations, agreeing with it', LIMIT, async () => {
+test('?gpu=force runs WebGPU after the CPU’s first recommendations, agreeing with it; a lost device returns to the CPU', LIMIT, async () => {
   const since = server.state.requests.length;
+  // Keeps the Worker's WebGPU devices, to lose them later as a driver reset would.
+  const keepDevices = (page) => page.on('worker', (worker) => worker.evaluate(() => {
+    self.gpuDevices = [];
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await request.apply(this, args);
+      self.gpuDevices.push(device);
+      return device;
+    };
+  }).catch(() => {}));
   await withWebgpu('?gpu=force', async (page) => {
     // SwiftShader runs WebGPU on the CPU, and the test build is not wasm-opt'ed: the
     // calibration's WebGPU update takes tens of seconds here.
@@ -258,7 +269,14 @@ test('?gpu=force runs WebGPU after the CPU’s first recommendations, agreeing w
     assert.ok(gpuModule, 'the WebGPU module is fetched');
     assert.ok(await firstRecsAt(page) <= gpuModule.at, 'the first recommendations came before any WebGPU byte');
     console.log(`MEASURE webgpu_forced ${engine.replace(/^Engine: /, '')}`);
-  });
+
+    const lost = await page.workers()[0].evaluate(() => self.gpuDevices.map((d) => d.destroy()).length);
+    assert.ok(lost > 0, 'the WebGPU engine asked for a device');
+    const id = await rateCard(page, 'pick', 0, 2, { timeout: 170_000 });
+    assert.match(await page.textContent('#engine'), /Engine: CPU \(WebAssembly\).* — WebGPU failed \([^\n]*device[^\n]*\); back on the CPU/i);
+    assert.deepEqual(await ratingsShown(page), [[id, 2]], 'the thumb is kept');
+    assert.equal((await ids(page, 'recs')).length, 12);
+  }, { setup: keepDevices, errors: [/^console: .*(device|WebGPU|GPU)/i] });
 });
 
 for (const [why, prefix] of [['?worker=0', `${SUB}?worker=0`], ['a Worker that cannot load', '/no-worker/']]) {
@@ -369,7 +387,7 @@ test('the familiar ↔ discover control re-ranks without fine-tuning again, and 
     assert.notDeepEqual(moved, familiar, 'moving the control changes the list');
     assert.match(await page.textContent('#engine'), /same thumbs: no fine-tuning/, 'a re-rank only');
     const saved = JSON.parse(await page.evaluate((key) => localStorage.getItem(key), STORAGE_KEY));
-    assert.equal(saved.popularityWeight, 1 - target / 100);
+    assert.equal(saved.popularityWeight[0], 1 - target / 100, 'stored with its stamp');
     assert.equal(await page.isHidden('#discover-default'), false, 'Reset is offered');
 
     await page.reload();
@@ -396,7 +414,8 @@ test('wipe clears the ratings, here and in storage', LIMIT, async () => {
     await waitIdle(page);
     assert.deepEqual(await ratingsShown(page), []);
     const saved = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)), STORAGE_KEY);
-    assert.deepEqual(saved.ratings, []);
+    assert.deepEqual(saved.thumbs, [], 'the wipe is remembered as such');
+    assert.equal(saved.cleared.length, 3);
     await page.reload();
     await waitReady(page);
     assert.deepEqual(await ratingsShown(page), []);
@@ -510,10 +529,11 @@ test('export then import round-trips the ratings; a bad file is refused', LIMIT,
     assert.deepEqual(await ratingsShown(page), []);
 
     await page.setInputFiles('#import', file);
+    await page.click('#import-confirm');
     await page.waitForFunction(() => document.querySelectorAll('#mine > li').length === 4);
     await waitIdle(page);
     assert.deepEqual(await ratingsShown(page), rated);
-    assert.match(await page.textContent('#status'), /Imported 4 ratings/);
+    assert.match(await page.textContent('#status'), /Imported 4 thumbs/);
 
     await page.setInputFiles('#import', { name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
     await page.waitForSelector('#error:not([hidden])');
@@ -524,7 +544,7 @@ test('export then import round-trips the ratings; a bad file is refused', LIMIT,
   }
 });
 
-test('corrupt saved ratings are recovered: the page starts, keeps what is valid, says what it dropped', LIMIT, async () => {
+test('corrupt saved ratings are recovered: the page starts, keeps what is valid and unknown ids, says what it dropped', LIMIT, async () => {
   const { context, page } = await visit();
   try {
     const [a, b] = (await ids(page, 'pick')).slice(0, 2);
@@ -532,7 +552,7 @@ test('corrupt saved ratings are recovered: the page starts, keeps what is valid,
     await page.reload();
     await waitReady(page);
     assert.deepEqual(await ratingsShown(page), []);
-    assert.match(await page.textContent('#status'), /could not be read and were dropped/);
+    assert.match(await page.textContent('#status'), /saved thumbs could not be read \(the saved thumbs are not JSON/);
     assert.equal((await ids(page, 'recs')).length, 12);
 
     const partly = JSON.stringify({ version: 1, ratings: [[a, 2], [999999999, 1], ['x', 2], [b, 7], [b, -1]] });
@@ -540,11 +560,13 @@ test('corrupt saved ratings are recovered: the page starts, keeps what is valid,
     await page.reload();
     await waitReady(page);
     assert.deepEqual(await ratingsShown(page), [[a, 2], [b, -1]].sort((x, y) => x[0] - y[0]));
-    assert.match(await page.textContent('#status'), /dropped .*2 kept/);
+    assert.match(await page.textContent('#status'), /could not be read \(saved rating 2: movie id must be .*; …\)\. 2 restored/);
+    assert.match(await page.textContent('#elsewhere'), /^1 thumb for movies not in this catalog are kept/);
 
     await rateCard(page, 'pick', 2, 1);
     const saved = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)), STORAGE_KEY);
-    assert.equal(saved.ratings.length, 3, 'the repaired ratings are saved again');
+    assert.equal(saved.thumbs.length, 4, 'the repaired thumbs are saved again');
+    assert.ok(saved.thumbs.some(([id]) => id === 999999999), 'with the unknown movie\'s, kept');
     assert.deepEqual(page.errors.filter((e) => !e.startsWith('console:')), []);
   } finally {
     await context.close();
