@@ -460,7 +460,7 @@ async function loadBundle() {
   if (!response.ok) {
     // The service worker answers a damaged download it has no good copy of with a 503.
     const why = response.status === 404 ? 'is missing' : 'could not be downloaded';
-    throw new Error(`the model file ${BUNDLE_URL} ${why} (HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''})`);
+    throw new Error(`the model file ${BUNDLE_URL} ${why} (HTTP ${response.status})`);
   }
   return new Uint8Array(await response.arrayBuffer());
 }
