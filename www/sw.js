@@ -16,8 +16,9 @@
 //
 // Every page, and every Worker it starts, is answered from one build: the one in charge when
 // the page was navigated to, recorded for it here (a "pin"), so a build that takes over while
-// a page runs never mixes its files into that page. An older build's cache is deleted once no
-// open page is pinned to it.
+// a page runs never mixes its files into that page; a file the page's build lacks is a 404. An
+// older build's cache is deleted once no open page is pinned to it. sw.js itself is in no
+// build's list (it carries the id; the browser keeps it).
 //
 // A file the build has stored is answered from the cache without asking the network, which
 // could only send the same bytes or another build's: a network that is gone, or that connects
@@ -189,12 +190,13 @@ function networkWithin(request) {
   ]);
 }
 
-/** What the page gets where no good copy of `path` exists: an error it reports in plain words. */
-function unavailable(path, id, why) {
+/** What the page gets where no good copy of `path` exists: an error it reports in plain words
+ *  (503, or 404 for a file the build does not have). */
+function unavailable(path, id, why, status = 503) {
   const text = `${path} of this site (build ${id}) could not be loaded: ${why}`;
   return new Response(text, {
-    status: 503,
-    statusText: 'Damaged or unavailable download',
+    status,
+    statusText: status === 404 ? 'Not in this build' : 'Damaged or unavailable download',
     headers: { 'content-type': 'text/plain; charset=utf-8' },
   });
 }
@@ -210,10 +212,12 @@ async function answer(event, path) {
   // This build's copy is gone (storage cleared while the page ran): the network as is.
   if (!build) return fetch(request);
   const entry = build.files[path];
-  if (!entry) {
-    if (!navigation) return fetch(request);
+  if (!entry && navigation) {
     return await networkWithin(request) ?? await build.cache.match(urlOf('index.html')) ?? fetch(request);
   }
+  // The scope is the site's folder: a file its build lacks (a module a later build adds) would
+  // be another build's.
+  if (!entry) return unavailable(path, id, 'it is not part of this build', 404);
   const stored = await build.cache.match(urlOf(path));
   if (stored) return stored;
   try {

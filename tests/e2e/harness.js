@@ -101,14 +101,16 @@ export async function startServer(mounts) {
 
 /**
  * A new build of the site: a copy of dist/ with `changes` (file → function of its bytes to new
- * bytes) applied and stamped as build.sh stamps dist/. Answers its folder (with a trailing
- * slash, as a mount's `root`) and manifest.
+ * bytes, or to null to leave the file out) applied and stamped as build.sh stamps dist/.
+ * Answers its folder (with a trailing slash, as a mount's `root`) and manifest.
  */
 export function deploy(changes) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'movie-genie-build-'));
   fs.cpSync(DIST, dir, { recursive: true });
   for (const [file, change] of Object.entries(changes)) {
-    fs.writeFileSync(path.join(dir, file), change(fs.readFileSync(path.join(dir, file))));
+    const bytes = change(fs.readFileSync(path.join(dir, file)));
+    if (bytes === null) fs.rmSync(path.join(dir, file));
+    else fs.writeFileSync(path.join(dir, file), bytes);
   }
   execFileSync(fileURLToPath(new URL('../../scripts/stamp-build.sh', import.meta.url)), [dir], { stdio: 'ignore' });
   return { root: `${dir}/`, manifest: manifestOf(dir) };

@@ -13,7 +13,7 @@ import {
 
 const LIMIT = { timeout: 180_000 };
 /** One mount per test, each its own service worker scope; tests deploy builds into them. */
-const MOUNTS = Object.fromEntries(['offline', 'hang', 'broken', 'deploy', 'lazy'].map((name) => [name, { prefix: `/${name}/` }]));
+const MOUNTS = Object.fromEntries(['offline', 'hang', 'broken', 'deploy', 'lazy', 'grow'].map((name) => [name, { prefix: `/${name}/` }]));
 const WEBGPU_GLUE = 'pkg/webgpu/movie_genie.js';
 let server;
 let chromium;
@@ -337,6 +337,40 @@ test('the WebGPU module fetched later is checked, then joins its build\'s cache'
   } finally {
     server.state.offline = false;
     delete mount.breakOff;
+    await context.close();
+  }
+});
+
+test('adding the WebGPU module makes a new build, installed from the stored files: only changed ones are downloaded', LIMIT, async () => {
+  const mount = MOUNTS.grow;
+  // What `./build.sh cpu` serves before `./build.sh webgpu` adds the module: dist/ without it.
+  const cpuOnly = newBuild(Object.fromEntries(Object.keys(built.files)
+    .filter((file) => file.startsWith('pkg/webgpu/')).map((file) => [file, () => null])));
+  assert.equal(cpuOnly.manifest.files[WEBGPU_GLUE], undefined);
+  mount.root = cpuOnly.root;
+  const { context, page } = await visit(mount);
+  try {
+    await buildInCharge(page, cpuOnly.manifest.build);
+    delete mount.root;
+    const since = server.state.requests.length;
+    await page.reload();
+    await waitReady(page);
+    await buildInCharge(page, built.build);
+    const downloaded = server.state.requests.slice(since)
+      .map(({ url }) => url.slice(mount.prefix.length).split('?')[0]).filter((file) => file in built.files);
+    const changed = Object.entries(built.files)
+      .filter(([file, entry]) => !entry.lazy && cpuOnly.manifest.files[file]?.sha256 !== entry.sha256).map(([file]) => file);
+    assert.deepEqual(downloaded.sort(), changed.sort());
+    const early = await fetchInPage(page, WEBGPU_GLUE);
+    assert.equal(early.status, 404, 'this visit began on the CPU-only build, which has no WebGPU module');
+    assert.match(early.text, /could not be loaded: it is not part of this build/);
+
+    await page.reload();
+    await waitReady(page);
+    assert.equal((await fetchInPage(page, WEBGPU_GLUE)).status, 200, 'the next visit has it');
+    assert.equal((await storedFiles(page, built.build))[WEBGPU_GLUE], built.files[WEBGPU_GLUE].sha256);
+  } finally {
+    delete mount.root;
     await context.close();
   }
 });
