@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the static site: dist/ = www/ + pkg/ (the wasm modules, CPU-only and WebGPU, and their
-# JS glue) + the bundle.
+# JS glue) + the bundle, then makes it one build: manifest.json and the build id in sw.js
+# (scripts/stamp-build.sh).
 # Serve dist/ with any static server; nothing else is fetched at run time.
 #   ./build.sh          both modules
 #   ./build.sh cpu      dist/ with the CPU module only: every visitor starts on it, so the page
@@ -113,6 +114,8 @@ fi
 if [ ! -f dist/assets/movie-genie.bundle ]; then
     echo "build.sh: warning: www/assets/movie-genie.bundle is absent (run the exporter): the page has no model" >&2
 fi
+# Last, once every file is in place: the manifest of dist/ and the service worker's build id.
+scripts/stamp-build.sh dist
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }

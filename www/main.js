@@ -549,7 +549,9 @@ async function loadBundle() {
     throw new Error(`the model file could not be downloaded (${message(e)})`);
   }
   if (!response.ok) {
-    throw new Error(`the model file ${BUNDLE_URL} is missing (HTTP ${response.status})`);
+    // The service worker answers a damaged download it has no good copy of with a 503.
+    const why = response.status === 404 ? 'is missing' : 'could not be downloaded';
+    throw new Error(`the model file ${BUNDLE_URL} ${why} (HTTP ${response.status})`);
   }
   return new Uint8Array(await response.arrayBuffer());
 }

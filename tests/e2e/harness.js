@@ -1,6 +1,7 @@
 // Shared by the end-to-end tests: a static server for dist/ (under sub-paths, recording every
-// request, able to go offline or serve a damaged bundle), Debian's Chromium through
-// playwright-core, and small page helpers. Not a test file itself (node --test skips it).
+// request, able to go offline, hang, serve a damaged bundle or another build), Debian's Chromium
+// through playwright-core, and small page helpers. Not a test file itself (node --test skips it).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,12 +14,15 @@ export const ARTIFACTS = process.env.MOVIE_GENIE_ARTIFACTS || '/tmp/movie-genie-
 export const CHROMIUM = process.env.MOVIE_GENIE_CHROMIUM || '/usr/bin/chromium';
 export const BUNDLE = 'assets/movie-genie.bundle';
 
-/** The site's own static files: the only URLs the page may ever request. */
-export const STATIC_FILES = [
-  '', 'index.html', 'main.js', 'genie-client.js', 'genie-host.js', 'engine.js', 'worker.js', 'style.css', 'sw.js',
-  'pkg/cpu/movie_genie.js', 'pkg/cpu/movie_genie_bg.wasm',
-  'pkg/webgpu/movie_genie.js', 'pkg/webgpu/movie_genie_bg.wasm', BUNDLE,
-];
+/** The build's manifest (scripts/stamp-build.sh), or null before the site is built. */
+export function manifestOf(dir = DIST) {
+  const file = path.join(dir, 'manifest.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+}
+
+/** The site's own static files, the manifest's and the two it leaves out: the only URLs the
+ *  page may ever request. */
+export const STATIC_FILES = ['', 'sw.js', 'manifest.json', ...Object.keys(manifestOf()?.files ?? {})];
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -30,21 +34,24 @@ const MIME = {
 };
 
 /**
- * Serves dist/ on 127.0.0.1 under each mount's sub-path (`/sub/dir/`). A mount's `override`
- * maps a file to other bytes, or to null for a 404. Every request is kept in `requests`;
- * `offline = true` drops connections, as a network that is gone.
+ * Serves dist/ (or a mount's `root`, another build's folder) on 127.0.0.1 under each mount's
+ * sub-path (`/sub/dir/`). A mount's `override` maps a file to other bytes, or to null for a 404;
+ * its `breakOff` maps a file to a byte count after which the connection drops, its headers
+ * announcing the whole file. Every request is kept in `requests`; `offline = true` drops
+ * connections, as a network that is gone; `hang = true` accepts them and never answers.
  */
 export async function startServer(mounts) {
   if (!fs.existsSync(path.join(DIST, 'index.html')) || !fs.existsSync(path.join(DIST, BUNDLE))) {
     throw new Error(`${DIST} has no built site: run MOVIE_GENIE_PROFILE=wasm-dev ./build.sh first`);
   }
-  const state = { requests: [], offline: false };
+  const state = { requests: [], offline: false, hang: false };
   const server = http.createServer((req, res) => {
     state.requests.push({ method: req.method, url: req.url, at: Date.now() });
     if (state.offline) {
       req.socket.destroy();
       return;
     }
+    if (state.hang) return;
     const pathname = decodeURIComponent(new URL(req.url, 'http://local').pathname);
     const mount = mounts.find((m) => pathname.startsWith(m.prefix));
     if (!mount || req.method !== 'GET') {
@@ -53,9 +60,10 @@ export async function startServer(mounts) {
     }
     let rel = pathname.slice(mount.prefix.length);
     if (rel === '' || rel.endsWith('/')) rel += 'index.html';
-    const file = path.normalize(path.join(DIST, rel));
+    const root = mount.root ?? DIST;
+    const file = path.normalize(path.join(root, rel));
     const override = mount.override && rel in mount.override ? mount.override[rel] : undefined;
-    if (!file.startsWith(DIST) || override === null) {
+    if (!file.startsWith(root) || override === null) {
       res.writeHead(404).end();
       return;
     }
@@ -71,6 +79,11 @@ export async function startServer(mounts) {
       'content-length': body.length,
       'cache-control': 'no-cache',
     });
+    const cut = mount.breakOff?.[rel];
+    if (cut !== undefined) {
+      res.write(body.subarray(0, cut), () => res.destroy());
+      return;
+    }
     res.end(body);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -84,6 +97,23 @@ export async function startServer(mounts) {
       server.close(resolve);
     }),
   };
+}
+
+/**
+ * A new build of the site: a copy of dist/ with `changes` (file → function of its bytes to new
+ * bytes, or to null to leave the file out) applied and stamped as build.sh stamps dist/.
+ * Answers its folder (with a trailing slash, as a mount's `root`) and manifest.
+ */
+export function deploy(changes) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'movie-genie-build-'));
+  fs.cpSync(DIST, dir, { recursive: true });
+  for (const [file, change] of Object.entries(changes)) {
+    const bytes = change(fs.readFileSync(path.join(dir, file)));
+    if (bytes === null) fs.rmSync(path.join(dir, file));
+    else fs.writeFileSync(path.join(dir, file), bytes);
+  }
+  execFileSync(fileURLToPath(new URL('../../scripts/stamp-build.sh', import.meta.url)), [dir], { stdio: 'ignore' });
+  return { root: `${dir}/`, manifest: manifestOf(dir) };
 }
 
 /** Debian's Chromium, headless, a fresh profile, none of its own network traffic; `webgpu`

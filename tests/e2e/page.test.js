@@ -1,6 +1,6 @@
 // The page in a real browser (Debian's Chromium via playwright-core), served from dist/ under a
-// sub-path: what a visitor does, what stays private, what survives reloads, storage damage, a
-// bad bundle and going offline. Build first: MOVIE_GENIE_PROFILE=wasm-dev ./build.sh
+// sub-path: what a visitor does, what stays private, what survives reloads, storage damage and a
+// bad bundle (offline.test.js: the offline copy). Build first: MOVIE_GENIE_PROFILE=wasm-dev ./build.sh
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -12,8 +12,6 @@ import {
 const SUB = '/sub/dir/';
 const STORAGE_KEY = `movie-genie/thumbs@${SUB}`;
 const LIMIT = { timeout: 180_000 };
-/** Served like SUB; the offline test changes its files to check the cache follows them. */
-const OFFLINE = { prefix: '/offline/', override: {} };
 let server;
 let chromium;
 
@@ -27,7 +25,6 @@ before(async () => {
     { prefix: '/truncated/', override: { [BUNDLE]: bundle.subarray(0, bundle.length >> 1) } },
     { prefix: '/missing/', override: { [BUNDLE]: null } },
     { prefix: '/no-worker/', override: { 'worker.js': null } },
-    OFFLINE,
     // test-e2e.sh runs `movie-genie add-movies` on the shipped bundle first.
     { prefix: '/added/', override: { [BUNDLE]: fs.readFileSync(process.env.MOVIE_GENIE_ADDED_BUNDLE) } },
   ]);
@@ -670,43 +667,6 @@ test('nothing but the site\'s own static files is ever requested', LIMIT, async 
     }
     assert.deepEqual(page.errors, []);
   } finally {
-    await context.close();
-  }
-});
-
-test('offline reload works from the service worker cache, which follows changed files', LIMIT, async () => {
-  const { context, page } = await visit({}, OFFLINE.prefix);
-  try {
-    await serviceWorkerInCharge(page);
-    const id = await rateCard(page, 'pick', 0, 2);
-
-    // A new deployment: the next online visit gets it, and so does the offline copy.
-    const html = fs.readFileSync(`${DIST}/index.html`, 'utf8');
-    OFFLINE.override['index.html'] = Buffer.from(html.replace('<title>Movie Genie</title>', '<title>Movie Genie v2</title>'));
-    await page.reload();
-    await waitReady(page);
-    assert.equal(await page.title(), 'Movie Genie v2');
-    for (let i = 0; i < 50; i++) {
-      const cached = await page.evaluate(async () => {
-        const copy = await caches.match(new URL('./', location.href).href);
-        return copy ? (await copy.text()).includes('Movie Genie v2') : false;
-      });
-      if (cached) break;
-      await page.waitForTimeout(100);
-    }
-
-    await context.setOffline(true);
-    server.state.offline = true;
-    await page.reload();
-    await waitReady(page);
-    assert.equal(await page.title(), 'Movie Genie v2', 'the offline copy is the latest one');
-    assert.deepEqual(await ratingsShown(page), [[id, 2]]);
-    assert.equal((await ids(page, 'recs')).length, 12);
-    await rateCard(page, 'pick', 1, 1);
-    assert.equal((await ratingsShown(page)).length, 2, 'rating still works offline');
-  } finally {
-    server.state.offline = false;
-    OFFLINE.override = {};
     await context.close();
   }
 });
