@@ -41,8 +41,8 @@ async function newTab(context) {
 }
 
 /** `count` pages of one browser context (tabs sharing storage), each ready on `prefix`. */
-async function tabs(count, prefix = SITE) {
-  const { context, page } = await newPage(chromium.browser);
+async function tabs(count, prefix = SITE, options = {}) {
+  const { context, page } = await newPage(chromium.browser, options);
   const pages = [page];
   while (pages.length < count) pages.push(await newTab(context));
   for (const p of pages) {
@@ -144,7 +144,9 @@ test('a tab still starting and a tab reloading lose nothing of what the other ta
 
 test('a thumb for a movie the catalog lacks is kept, counted, and counts again where it is', LIMIT, async () => {
   // A thumb made on the redeployed site (movies added) while a tab of the old deploy is open.
-  const { context, pages: [old] } = await tabs(1, REDEPLOYED.prefix);
+  // The bundle alone changes, so no service worker: it would keep serving the build it holds
+  // (offline.test.js tests how a real deploy takes over).
+  const { context, pages: [old] } = await tabs(1, REDEPLOYED.prefix, { serviceWorkers: 'block' });
   const added = fs.readFileSync(process.env.MOVIE_GENIE_ADDED_BUNDLE);
   REDEPLOYED.override[BUNDLE] = added;
   const fresh = await newTab(context);
