@@ -22,7 +22,7 @@
 //! and share links ([`encode_link`]) carry thumbs without stamps: importing them is a change made
 //! now, previewed first ([`Thumbprint::preview_import`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
@@ -189,16 +189,33 @@ impl Thumbprint {
                 self.popularity_weight = Some((weight, stamp));
             }
         }
+        // Kept sorted, so equal maps have equal text whichever copy saw which text first.
         for text in &other.newer {
-            if !self.newer.contains(text) {
-                self.newer.push(text.clone());
+            if let Err(at) = self.newer.binary_search(text) {
+                self.newer.insert(at, text.clone());
             }
         }
-        // Sorted, so equal maps have equal text whichever copy saw which text first.
-        self.newer.sort_unstable();
         if let Some(cleared) = self.cleared {
             self.entries.retain(|_, e| e.stamp > cleared);
         }
+    }
+
+    /// The thumbs by movie id.
+    pub fn by_id(&self) -> Vec<(MovieId, Thumbs)> {
+        self.entries
+            .iter()
+            .filter_map(|(&id, e)| e.thumbs.map(|t| (id, t)))
+            .collect()
+    }
+
+    /// How many movies have thumbs.
+    pub fn len(&self) -> usize {
+        self.entries.values().filter(|e| e.thumbs.is_some()).count()
+    }
+
+    /// Whether no movie has thumbs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The thumbs, in the order they were given (by stamp).
@@ -417,8 +434,8 @@ fn read_weight(value: &Value, max_time: u64, out: &mut Decoded) {
     }
 }
 
-/// Version 1: pairs in the order given, each older than any stamped change (the later of a
-/// repeated id wins).
+/// Version 1 and export files: pairs in the order given, each older than any stamped change
+/// (the later of a repeated id wins).
 fn read_version_1(value: &Value, out: &mut Decoded) -> Result<(), String> {
     let entries = read_pairs(value, out)?;
     for (i, (id, thumbs)) in entries.into_iter().enumerate() {
@@ -555,7 +572,7 @@ pub fn parse_import(text: &str) -> Result<Imported, String> {
         ));
     }
     let mut out = Decoded::default();
-    let ratings = if value.get("format").and_then(Value::as_str) == Some("movie-genie-ratings") {
+    if value.get("format").and_then(Value::as_str) == Some("movie-genie-ratings") {
         let version = value.get("version").and_then(Value::as_u64);
         if version != Some(EXPORT_FORMAT_VERSION) {
             return Err(format!(
@@ -565,22 +582,12 @@ pub fn parse_import(text: &str) -> Result<Imported, String> {
                     .map_or_else(|| "none".into(), Value::to_string)
             ));
         }
-        let mut seen = HashMap::new();
-        for (id, thumbs) in read_pairs(&value, &mut out)? {
-            seen.insert(id, thumbs);
-        }
-        let mut pairs: Vec<_> = seen.into_iter().collect();
-        pairs.sort_unstable();
-        pairs
+        read_version_1(&value, &mut out)?;
     } else {
-        let decoded = Thumbprint::decode(trimmed, f64::INFINITY)?;
-        out.warnings.extend(decoded.warnings);
-        let mut pairs = decoded.thumbprint.ratings();
-        pairs.sort_unstable();
-        pairs
-    };
+        out = Thumbprint::decode(trimmed, f64::INFINITY)?;
+    }
     Ok(Imported {
-        ratings,
+        ratings: out.thumbprint.by_id(),
         warnings: out.warnings,
     })
 }
@@ -605,12 +612,11 @@ pub fn encode_ratings_file(
     movies: &[RatedMovie],
     popularity_weight: f64,
 ) -> String {
-    let mut pairs: Vec<(u32, i8)> = thumbprint
-        .ratings()
+    let pairs: Vec<(u32, i8)> = thumbprint
+        .by_id()
         .into_iter()
         .map(|(m, t)| (m.0, t.value()))
         .collect();
-    pairs.sort_unstable();
     let file = json!({
         "format": "movie-genie-ratings",
         "version": EXPORT_FORMAT_VERSION,
@@ -621,15 +627,15 @@ pub fn encode_ratings_file(
     serde_json::to_string_pretty(&file).expect("plain JSON values")
 }
 
-/// A share link's text: [`LINK_PREFIX`], then base64url of the movie ids ascending, each as the
-/// LEB128 varint of `gap × 3 + thumbs code` (gap from the previous id; code 0, 1, 2 for −1,
-/// +1, +2): about three bytes a thumb, so 100 thumbs fit in a few hundred characters.
-pub fn encode_link(ratings: &[(MovieId, Thumbs)]) -> String {
-    let mut sorted = ratings.to_vec();
-    sorted.sort_unstable();
-    let mut bytes = Vec::with_capacity(sorted.len() * 3);
+/// A share link's text for the thumbs of `thumbprint`: [`LINK_PREFIX`], then base64url of the
+/// movie ids ascending, each as the LEB128 varint of `gap × 3 + thumbs code` (gap from the
+/// previous id; code 0, 1, 2 for −1, +1, +2): about three bytes a thumb, so 100 thumbs fit in a
+/// few hundred characters.
+pub fn encode_link(thumbprint: &Thumbprint) -> String {
+    let ratings = thumbprint.by_id();
+    let mut bytes = Vec::with_capacity(ratings.len() * 3);
     let mut previous = 0u64;
-    for (id, thumbs) in sorted {
+    for (id, thumbs) in ratings {
         let code = match thumbs {
             Thumbs::Down => 0,
             Thumbs::Up => 1,
@@ -915,12 +921,7 @@ mod tests {
         assert_eq!(theirs.thumbs(MovieId(1)), Some(Thumbs::Down));
         // Undo: back to the thumbs before, as a change that wins over the import.
         theirs.revert_to(&before, NOW + 2.0);
-        let sorted = |t: &Thumbprint| {
-            let mut r = t.ratings();
-            r.sort_unstable();
-            r
-        };
-        assert_eq!(sorted(&theirs), sorted(&before));
+        assert_eq!(theirs.by_id(), before.by_id());
         let mut elsewhere = theirs.clone();
         elsewhere.merge(&mine);
         assert_eq!(
@@ -941,10 +942,8 @@ mod tests {
             mine.import(&parse_import(&file).unwrap(), false, NOW + 2.0),
             2
         );
-        let mut got = mine.ratings();
-        got.sort_unstable();
         assert_eq!(
-            got,
+            mine.by_id(),
             [(MovieId(4), Thumbs::Up), (MovieId(999_999), Thumbs::Down)]
         );
     }
@@ -986,15 +985,17 @@ mod tests {
                 (MovieId(1 + i * 1_931 % 200_000), t)
             })
             .collect();
-        let link = encode_link(&ratings);
+        let mut visitor = copy(1);
+        for &(id, t) in &ratings {
+            visitor.set(id, Some(t), NOW);
+        }
+        let link = encode_link(&visitor);
         assert!(link.len() <= 2048, "{} characters", link.len());
         assert!(
             link.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         );
-        let mut want = ratings.clone();
-        want.sort_unstable();
-        assert_eq!(parse_import(&link).unwrap().ratings, want);
+        assert_eq!(parse_import(&link).unwrap().ratings, visitor.by_id());
         assert!(
             parse_import("t1.!!")
                 .unwrap_err()

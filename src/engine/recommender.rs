@@ -451,23 +451,14 @@ impl Recommender {
         }
     }
 
-    /// Replaces the ratings with those of `ratings` on movies the catalog has, in their order
-    /// (the last thumbs of a repeated id win); returns the ids it lacks, which are left out.
+    /// Replaces the ratings with those of `ratings` (one per movie) on movies the catalog has,
+    /// in their order; returns the ids it lacks, which are left out.
     pub fn restore(&mut self, ratings: &[(MovieId, Thumbs)]) -> Vec<MovieId> {
-        let mut at: HashMap<MovieId, usize> = HashMap::with_capacity(ratings.len());
-        let mut unknown = Vec::new();
-        self.ratings.clear();
-        for &(id, thumbs) in ratings {
-            if !self.by_id.contains_key(&id) {
-                unknown.push(id);
-            } else if let Some(&i) = at.get(&id) {
-                self.ratings[i].1 = thumbs;
-            } else {
-                at.insert(id, self.ratings.len());
-                self.ratings.push((id, thumbs));
-            }
-        }
-        unknown
+        let (known, unknown): (Vec<_>, Vec<_>) = ratings
+            .iter()
+            .partition(|(id, _)| self.by_id.contains_key(id));
+        self.ratings = known;
+        unknown.into_iter().map(|(id, _)| id).collect()
     }
 
     /// Starts an update: fine-tunes the visitor's vector to the current ratings (or reuses the

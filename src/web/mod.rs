@@ -230,7 +230,7 @@ impl Genie {
     /// `apply`'s `import` reads it.
     #[wasm_bindgen(js_name = shareLink)]
     pub fn share_link(&self) -> String {
-        encode_link(&self.thumbprint.borrow().ratings())
+        encode_link(&self.thumbprint.borrow())
     }
 
     /// What importing `text` would change, without changing anything: `{adds, addsElsewhere,
@@ -299,10 +299,7 @@ impl Genie {
             fresh: inner.new_for_you(fresh_k)?,
             stats: self.genie_stats(&inner),
             saved: thumbprint.encode(),
-            elsewhere: thumbprint
-                .ratings()
-                .len()
-                .saturating_sub(inner.ratings().len()),
+            elsewhere: thumbprint.len().saturating_sub(inner.ratings().len()),
             popularity_weight: PopularityWeight {
                 value: inner.popularity_weight(),
                 shipped: inner.default_popularity_weight(),
@@ -432,7 +429,7 @@ impl Genie {
                     Ok(read) => {
                         thumbprint.merge(&read.thumbprint);
                         Outcome {
-                            kept: read.thumbprint.ratings().len(),
+                            kept: read.thumbprint.len(),
                             warnings: read.warnings,
                         }
                     }
@@ -451,7 +448,7 @@ impl Genie {
                     JsError::new(&format!("the thumbs to go back to are {reason}"))
                 })?;
                 thumbprint.revert_to(&snapshot.thumbprint, now);
-                Outcome::kept(snapshot.thumbprint.ratings().len())
+                Outcome::kept(snapshot.thumbprint.len())
             }
             Change::PopularityWeight { value } => {
                 check_popularity_weight(value)?;
