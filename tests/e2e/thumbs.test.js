@@ -317,6 +317,7 @@ test('a link carries the thumbs to another browser, never to a server, through t
     const want = [];
     for (const [n, v] of [[0, 2], [1, -1], [2, 1]]) want.push([await rateCard(page, 'pick', n, v), v]);
     await page.click('#share');
+    await page.waitForSelector('#share-link:not([hidden])');
     const link = await page.inputValue('#share-link');
     assert.match(link, /#thumbs=t1\.[A-Za-z0-9_-]+$/);
     assert.ok(link.length < 200, link);
