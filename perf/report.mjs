@@ -59,8 +59,8 @@ const table = (head, rows) => {
 const DIST = 'dist';
 // Every visitor first loads the page, the bundle and the CPU module with its glue; the WebGPU
 // module comes later, in the background, only on a hardware adapter (genie-host.js).
-const PAGE = ['index.html', 'style.css', 'main.js', 'genie-client.js', 'worker.js', 'genie-host.js', 'engine.js',
-  'assets/movie-genie.bundle'];
+const PAGE = ['index.html', 'style.css', 'main.js', 'genie-client.js', 'worker.js', 'genie-host.js',
+  'engine.js', 'assets/movie-genie.bundle'];
 const MODULE = (flavour) => [`pkg/${flavour}/movie_genie.js`, `pkg/${flavour}/movie_genie_bg.wasm`];
 const measure = (f) => {
   const file = path.join(DIST, f);
