@@ -194,8 +194,10 @@ function syncRatings() {
   $('export').disabled = $('wipe').disabled = $('share').disabled = mine.length === 0;
   const elsewhere = view.elsewhere;
   $('elsewhere').hidden = elsewhere === 0;
-  $('elsewhere').textContent = `${number.format(elsewhere)} ${elsewhere === 1 ? 'thumb' : 'thumbs'} for movies ` +
-    'not in this catalog are kept, and count again if the site adds those movies.';
+  $('elsewhere').textContent = elsewhere === 1
+    ? '1 thumb for a movie not in this catalog is kept, and counts again if the site adds it.'
+    : `${number.format(elsewhere)} thumbs for movies not in this catalog are kept, and count again ` +
+      'if the site adds those movies.';
 }
 
 function renderEngine() {
@@ -468,8 +470,8 @@ async function shareLink() {
   field.hidden = false;
   field.select();
   const copied = await navigator.clipboard?.writeText(url.href).then(() => true, () => false);
-  say(`${copied ? 'Copied a link' : 'Here is a link'} that carries your ${rated.size} thumbs: open it in another ` +
-    'browser to take them there. They travel only inside the link.');
+  say(`${copied ? 'Copied a link' : 'Here is a link'} that carries your thumbs: open it in another browser ` +
+    'to take them there. They travel only inside the link.');
 }
 
 // ---- wiring ---------------------------------------------------------------------------------

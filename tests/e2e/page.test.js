@@ -558,7 +558,7 @@ test('corrupt saved ratings are recovered: the page starts, keeps what is valid 
     await waitReady(page);
     assert.deepEqual(await ratingsShown(page), [[a, 2], [b, -1]].sort((x, y) => x[0] - y[0]));
     assert.match(await page.textContent('#status'), /could not be read \(saved rating 2: movie id must be .*; …\)\. 2 restored/);
-    assert.match(await page.textContent('#elsewhere'), /^1 thumb for movies not in this catalog are kept/);
+    assert.match(await page.textContent('#elsewhere'), /^1 thumb for a movie not in this catalog is kept/);
 
     await rateCard(page, 'pick', 2, 1);
     const saved = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)), STORAGE_KEY);

@@ -159,7 +159,7 @@ test('a thumb for a movie the catalog lacks is kept, counted, and counts again w
     await waitIdle(fresh);
     // The old tab follows: it cannot show the movie, but keeps its thumb and says so.
     await old.waitForSelector('#elsewhere:not([hidden])');
-    assert.match(await old.textContent('#elsewhere'), /^1 thumb for movies not in this catalog are kept/);
+    assert.match(await old.textContent('#elsewhere'), /^1 thumb for a movie not in this catalog is kept/);
     const mine = await rateCard(old, 'pick', 0, 1);
     await shows(fresh, byId([[newMovie, 2], [mine, 1]]));
     assert.deepEqual(await stored(old, REDEPLOYED.prefix), byId([[newMovie, 2], [mine, 1]]),
