@@ -5,6 +5,8 @@
 import { startGenie } from './genie-client.js';
 
 const BUNDLE_URL = 'assets/movie-genie.bundle';
+/** After this long without the model file, the page says the network is slow (ms). */
+const SLOW_DOWNLOAD_MS = 8000;
 /** Recommendations shown at once. */
 const SHOWN_RECS = 12;
 /** Movies added after training shown on their own shelf: they have no popularity yet to
@@ -572,6 +574,9 @@ async function main() {
       return bytes;
     });
     download.catch(() => {}); // reported below, once awaited
+    const slow = setTimeout(() => say('Still downloading the movie model: the network seems slow or stalled. ' +
+      'The page starts as soon as it arrives; reloading tries again.'), SLOW_DOWNLOAD_MS);
+    download.finally(() => clearTimeout(slow)).catch(() => {});
     if (params.has('bench')) {
       const { bench } = await import('./bench.js');
       await bench(await download, params);

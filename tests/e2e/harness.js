@@ -38,7 +38,8 @@ const MIME = {
  * sub-path (`/sub/dir/`). A mount's `override` maps a file to other bytes, or to null for a 404;
  * its `breakOff` maps a file to a byte count after which the connection drops, its headers
  * announcing the whole file. Every request is kept in `requests`; `offline = true` drops
- * connections, as a network that is gone; `hang = true` accepts them and never answers.
+ * connections, as a network that is gone; `hang = true` accepts them and never answers, as a
+ * mount's `hang` (a list of files) does for those files alone.
  */
 export async function startServer(mounts) {
   if (!fs.existsSync(path.join(DIST, 'index.html')) || !fs.existsSync(path.join(DIST, BUNDLE))) {
@@ -60,6 +61,7 @@ export async function startServer(mounts) {
     }
     let rel = pathname.slice(mount.prefix.length);
     if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+    if (mount.hang?.includes(rel)) return;
     const root = mount.root ?? DIST;
     const file = path.normalize(path.join(root, rel));
     const override = mount.override && rel in mount.override ? mount.override[rel] : undefined;

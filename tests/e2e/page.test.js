@@ -25,6 +25,7 @@ before(async () => {
     { prefix: '/truncated/', override: { [BUNDLE]: bundle.subarray(0, bundle.length >> 1) } },
     { prefix: '/missing/', override: { [BUNDLE]: null } },
     { prefix: '/no-worker/', override: { 'worker.js': null } },
+    { prefix: '/stalled/', hang: [BUNDLE] },
     // test-e2e.sh runs `movie-genie add-movies` on the shipped bundle first.
     { prefix: '/added/', override: { [BUNDLE]: fs.readFileSync(process.env.MOVIE_GENIE_ADDED_BUNDLE) } },
   ]);
@@ -592,6 +593,19 @@ for (const [prefix, why] of [
     }
   });
 }
+
+test('a model download that stalls is said in plain words while the page waits for it', LIMIT, async () => {
+  const { context, page } = await newPage(chromium.browser);
+  try {
+    await page.goto(server.url('/stalled/'));
+    await page.waitForFunction(() => /Still downloading the movie model/.test(document.getElementById('status').textContent),
+      null, { timeout: 20_000 });
+    assert.match(await page.textContent('#status'), /network seems slow or stalled.*reloading tries again/);
+    assert.equal(await page.getAttribute('body', 'data-ready'), null, 'nothing pretends to be ready');
+  } finally {
+    await context.close();
+  }
+});
 
 test('keyboard only: Tab to a thumb, press it, focus stays visible and in place', LIMIT, async () => {
   const { context, page } = await visit();
