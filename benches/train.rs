@@ -12,7 +12,8 @@ use std::time::Duration;
 use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use indicatif::ProgressBar;
-use movie_genie::pipeline::stages::{Paths, counts, load_inputs};
+use movie_genie::pipeline::stages::Paths;
+use movie_genie::pipeline::stages::inputs::{counts, load_inputs};
 use movie_genie::pipeline::train::{Trainer, TrainingConfig, carve_validation};
 
 fn epoch(c: &mut Criterion) {

@@ -12,7 +12,9 @@ use burn::tensor::Device;
 use movie_genie::pipeline::add_movies::NewBias;
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::eval::cold_start::held_out_rows;
-use movie_genie::pipeline::stages::{Paths, cold_start_results, counts, load_inputs};
+use movie_genie::pipeline::stages::Paths;
+use movie_genie::pipeline::stages::evaluate::cold_start_results;
+use movie_genie::pipeline::stages::inputs::{counts, load_inputs};
 use movie_genie::pipeline::train::{TrainingConfig, carve_validation};
 
 fn main() -> anyhow::Result<()> {

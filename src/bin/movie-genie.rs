@@ -15,9 +15,11 @@ use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::movie_ids::{MOVIE_IDS_FILE, register_bundle};
-use movie_genie::pipeline::stages::{
-    Paths, counts, evaluate_stage, export_stage, load_inputs, load_prepared, train_stage,
-};
+use movie_genie::pipeline::stages::Paths;
+use movie_genie::pipeline::stages::evaluate::evaluate_stage;
+use movie_genie::pipeline::stages::export::export_stage;
+use movie_genie::pipeline::stages::inputs::{counts, load_inputs, load_prepared};
+use movie_genie::pipeline::stages::train::train_stage;
 use movie_genie::pipeline::train::TrainingConfig;
 
 #[derive(Parser)]
