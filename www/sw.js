@@ -32,6 +32,9 @@ const MANIFEST = 'manifest.json';
 /** How long a navigation outside the file list waits for the network's headers before it
  *  gets the stored page instead. */
 const NETWORK_PATIENCE_MS = 3000;
+/** A download with no byte for this long, headers included, is given up: a network that
+ *  connects and stops answering must not hold a file (and the page waiting on it) forever. */
+const STALL_MS = 15_000;
 /** How long a pin is kept without its page or Worker being found open: a page being
  *  navigated to is not listed among the open ones until its document runs. */
 const PIN_GRACE_MS = 10_000;
@@ -64,9 +67,31 @@ async function damage(bytes, entry) {
 /** `path` from the network, read whole and checked against `entry`, as a response to store.
  *  Throws why not. */
 async function download(path, entry) {
-  const response = await fetch(urlOf(path), { cache: 'no-cache' });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const bytes = await response.arrayBuffer();
+  const abort = new AbortController();
+  let timer;
+  const wait = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(new Error(`the network sent nothing for ${STALL_MS / 1000} s`)), STALL_MS);
+  };
+  let response;
+  let bytes;
+  try {
+    wait();
+    response = await fetch(urlOf(path), { cache: 'no-cache', signal: abort.signal });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const chunks = [];
+    for (const reader = response.body.getReader(); ;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      wait();
+    }
+    bytes = await new Blob(chunks).arrayBuffer();
+  } catch (e) {
+    throw abort.signal.aborted ? abort.signal.reason : e;
+  } finally {
+    clearTimeout(timer);
+  }
   const why = await damage(bytes, entry);
   if (why) throw new Error(`the download was damaged: ${why}`);
   const type = response.headers.get('content-type') ?? 'application/octet-stream';

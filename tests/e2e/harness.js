@@ -37,7 +37,7 @@ const MIME = {
  * Serves dist/ (or a mount's `root`, another build's folder) on 127.0.0.1 under each mount's
  * sub-path (`/sub/dir/`). A mount's `override` maps a file to other bytes, or to null for a 404;
  * its `breakOff` maps a file to a byte count after which the connection drops, its headers
- * announcing the whole file. Every request is kept in `requests`; `offline = true` drops
+ * announcing the whole file, and `stallAfter` to one after which nothing more is sent. Every request is kept in `requests`; `offline = true` drops
  * connections, as a network that is gone; `hang = true` accepts them and never answers, as a
  * mount's `hang` (a list of files) does for those files alone.
  */
@@ -84,6 +84,11 @@ export async function startServer(mounts) {
     const cut = mount.breakOff?.[rel];
     if (cut !== undefined) {
       res.write(body.subarray(0, cut), () => res.destroy());
+      return;
+    }
+    const stall = mount.stallAfter?.[rel];
+    if (stall !== undefined) {
+      res.write(body.subarray(0, stall));
       return;
     }
     res.end(body);

@@ -312,7 +312,7 @@ test('a page is answered from one build, also after a new build takes over while
   }
 });
 
-test('the WebGPU module fetched later is checked, then joins its build\'s cache', LIMIT, async () => {
+test('the WebGPU module fetched later is checked (a broken or stalled download is refused), then joins its build\'s cache', LIMIT, async () => {
   const mount = MOUNTS.lazy;
   const { context, page } = await visit(mount);
   const get = (file) => fetchInPage(page, file);
@@ -326,7 +326,15 @@ test('the WebGPU module fetched later is checked, then joins its build\'s cache'
     assert.match(broken.text, /pkg\/webgpu\/movie_genie\.js of this site \(build \w+\) could not be loaded/);
     assert.equal((await storedFiles(page, built.build))[WEBGPU_GLUE], undefined, 'a broken download is not stored');
 
+    // A download that stops after its headers and some bytes is given up, and not stored.
+    mount.stallAfter = { [WEBGPU_GLUE]: built.files[WEBGPU_GLUE].bytes >> 1 };
     delete mount.breakOff;
+    const stalled = await get(`${WEBGPU_GLUE}?v=stall`);
+    assert.equal(stalled.status, 503);
+    assert.match(stalled.text, /could not be loaded: the network sent nothing for 15 s/);
+    assert.equal((await storedFiles(page, built.build))[WEBGPU_GLUE], undefined, 'a stalled download is not stored');
+
+    delete mount.stallAfter;
     assert.equal((await get(`${WEBGPU_GLUE}?v=1`)).status, 200);
     assert.equal((await storedFiles(page, built.build))[WEBGPU_GLUE], built.files[WEBGPU_GLUE].sha256,
       'stored in its build\'s set, under its path without the query');
@@ -337,6 +345,7 @@ test('the WebGPU module fetched later is checked, then joins its build\'s cache'
   } finally {
     server.state.offline = false;
     delete mount.breakOff;
+    delete mount.stallAfter;
     await context.close();
   }
 });
