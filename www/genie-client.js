@@ -211,10 +211,15 @@ class GenieClient {
   onPersistRefused = () => {};
 
   async #start() {
+    const lastSaved = this.#lastSaved;
     const kept = { ratings: this.#stored(), engine: storage('getItem', KEYS.engine).value ?? null };
     // A restarted engine numbers its views on from the last one drawn.
     const { value } = await this.#transport.call('create', [this.#bytes, kept, this.#seq]);
     this.#lastSaved = kept.ratings;
+    // A restarted engine also takes what this tab saved that storage may not hold (full).
+    if (lastSaved !== null && lastSaved !== kept.ratings) {
+      this.#keep((await this.#transport.call('apply', [[null], lastSaved])).keep);
+    }
     return value;
   }
 
@@ -320,7 +325,9 @@ class GenieClient {
       .then(({ merged }) => merged && this.change(null, shape()).then(onChanged))
       .catch((e) => console.warn('movie-genie: could not follow another tab:', e));
     addEventListener('storage', (event) => {
-      // `key` is null when the whole storage was cleared.
+      // `key` is null when a script of this origin (another site's, perhaps) cleared all of it:
+      // this tab's copy goes back first.
+      if (event.key === null && this.#lastSaved !== null) this.#keep({ ratings: this.#lastSaved });
       if (event.key === null || event.key === KEYS.ratings) follow();
     });
     // What another tab stored while this one was starting, before it listened.

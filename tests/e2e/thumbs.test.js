@@ -227,6 +227,22 @@ test('two sites on one origin keep their own thumbs; the unscoped thumbs of the 
   }
 });
 
+test('another script of the origin clearing all storage does not erase the thumbs of an open tab', LIMIT, async () => {
+  const { context, pages: [a, b] } = await tabs(2);
+  try {
+    const want = [[await rateCard(a, 'pick', 0, 2), 2], [await rateCard(a, 'pick', 1, -1), -1]];
+    await shows(b, byId(want));
+    await b.evaluate(() => localStorage.clear());
+    await a.waitForFunction((k) => localStorage.getItem(k) !== null, key(SITE));
+    assert.deepEqual(await stored(a), byId(want), 'the open tab wrote its thumbs back');
+    await b.reload();
+    await waitReady(b);
+    assert.deepEqual(await ratingsShown(b), byId(want));
+  } finally {
+    await context.close();
+  }
+});
+
 test('an import shows what it adds and where it differs, keeps the visitor\'s thumbs unless asked, and undoes', LIMIT, async () => {
   const { context, pages: [page] } = await tabs(1);
   try {
