@@ -35,14 +35,23 @@ const PING_DEADLINE_S = 20;
 /** Restarts after which the page stops trying and says so. */
 const MAX_RESTARTS = 3;
 
-/** Runs `method` of localStorage: `{value}`, or `{problem}` saying why it failed. */
+/** Runs `method` of localStorage (of sessionStorage when `area` says `'session'`): `{value}`,
+ *  or `{problem}` saying why it failed. */
 function storage(method, ...args) {
+  return inArea('local', method, args);
+}
+
+function inArea(area, method, args) {
   try {
-    return { value: localStorage[method](...args) };
+    return { value: (area === 'session' ? sessionStorage : localStorage)[method](...args) };
   } catch (e) {
     return { problem: String(e?.message ?? e) };
   }
 }
+
+/** This tab's changes not yet stored, in sessionStorage, which survives the tab's reload: a
+ *  reload before the Worker answered a thumb replays it instead of losing it. */
+const PENDING_KEY = `movie-genie/pending@${SITE}`;
 
 /** Runs `task` holding this site's thumbs lock (where the browser has Web Locks). */
 function locked(task) {
@@ -225,6 +234,7 @@ class GenieClient {
 
   async create() {
     const value = await this.#start();
+    await this.#replayPending();
     ({ attribution: this.attribution, warnings: this.warnings } = value);
     const wasmReady = value.wasmReadyAt - performance.timeOrigin;
     if (wasmReady > 0) performance.mark('wasm-ready', { startTime: wasmReady });
@@ -233,11 +243,38 @@ class GenieClient {
   /** Changes waiting for the save under way: `{change, resolve, reject}`. */
   #queue = [];
   #saving = null;
+  /** Changes asked for and not yet stored (PENDING_KEY). An import is left out: its text
+   *  stays in the Worker, and the visitor sees it was not confirmed. */
+  #pending = [];
+
+  #writePending() {
+    inArea('session', ...(this.#pending.length
+      ? ['setItem', [PENDING_KEY, JSON.stringify(this.#pending)]] : ['removeItem', [PENDING_KEY]]));
+  }
+
+  /** Makes again the changes a reload cut short (they were never stored). */
+  async #replayPending() {
+    const { value } = inArea('session', 'getItem', [PENDING_KEY]);
+    let changes = [];
+    try {
+      changes = JSON.parse(value ?? '[]');
+    } catch {
+      // not ours: nothing to replay
+    }
+    const outcomes = await Promise.allSettled(changes.map((change) => this.#save(change)));
+    for (const failed of outcomes.filter((o) => o.status === 'rejected')) {
+      console.warn('movie-genie: a change cut short by a reload could not be made again:', failed.reason);
+    }
+  }
 
   /** Merges what storage holds with `change` (null: none) and stores the result, under the
    *  lock; resolves to the change's outcome. Changes made while a save is under way share the
    *  next one, so a burst of thumbs is one save and one view. */
   #save(change) {
+    if (change && change.kind !== 'import') {
+      this.#pending.push(change);
+      this.#writePending();
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ change, resolve, reject });
       this.#saving ??= this.#saveQueued();
@@ -251,6 +288,8 @@ class GenieClient {
         const outcomes = await locked(async () => {
           const { outcomes, keep } = await this.#call('apply', [batch.map((b) => b.change), this.#stored()]);
           this.#keep(keep);
+          this.#pending = this.#pending.filter((change) => !batch.some((b) => b.change === change));
+          this.#writePending();
           if (keep.ratings && !this.storageProblem && batch.some((b) => b.change)) this.#askToPersist();
           return outcomes;
         });

@@ -142,6 +142,28 @@ test('a tab still starting and a tab reloading lose nothing of what the other ta
   }
 });
 
+test('a reload in the same task as a thumb keeps the thumb', LIMIT, async () => {
+  const { context, pages: [page] } = await tabs(1);
+  try {
+    const want = [];
+    for (const n of [0, 1]) {
+      // Before the Worker can answer: the change is not stored yet when the page goes.
+      want.push([await page.evaluate((n) => {
+        const card = document.querySelectorAll('#pick > [data-movie-id]')[n];
+        card.querySelector('button[data-thumbs="2"]').click();
+        location.reload();
+        return Number(card.dataset.movieId);
+      }, n), 2]);
+      await page.waitForLoadState('load');
+      await waitReady(page);
+      await shows(page, byId(want));
+    }
+    assert.deepEqual(await stored(page), byId(want));
+  } finally {
+    await context.close();
+  }
+});
+
 test('a thumb for a movie the catalog lacks is kept, counted, and counts again where it is', LIMIT, async () => {
   // A thumb made on the redeployed site (movies added) while a tab of the old deploy is open.
   // The bundle alone changes, so no service worker: it would keep serving the build it holds
