@@ -119,17 +119,19 @@ impl Thumbprint {
             0
         };
         let last = self.clock;
-        self.clock = if wall > last.time {
-            Stamp {
+        self.clock = match last.counter.checked_add(1) {
+            _ if wall > last.time => Stamp {
                 time: wall,
                 counter: 0,
-                device: last.device,
-            }
-        } else {
-            Stamp {
-                counter: last.counter + 1,
                 ..last
-            }
+            },
+            Some(counter) => Stamp { counter, ..last },
+            // A saved stamp may carry the last counter of its millisecond: the next one then.
+            None => Stamp {
+                time: last.time.saturating_add(1),
+                counter: 0,
+                ..last
+            },
         };
         self.clock
     }
@@ -168,35 +170,56 @@ impl Thumbprint {
     /// Merges `other` in: per movie the later change, the later wipe and weight, both copies'
     /// unread texts. Merging is commutative, associative and idempotent.
     pub fn merge(&mut self, other: &Thumbprint) {
-        for (&id, &theirs) in &other.entries {
-            self.observe(theirs.stamp);
-            match self.entries.get(&id) {
-                Some(mine) if mine.stamp >= theirs.stamp => {}
-                _ => {
-                    self.entries.insert(id, theirs);
-                }
-            }
+        for (&id, &entry) in &other.entries {
+            self.merge_entry(id, entry);
         }
         if let Some(cleared) = other.cleared {
-            self.observe(cleared);
-            if self.cleared < Some(cleared) {
-                self.cleared = Some(cleared);
-            }
+            self.merge_cleared(cleared);
         }
         if let Some((weight, stamp)) = other.popularity_weight {
-            self.observe(stamp);
-            if self.popularity_weight.is_none_or(|(_, mine)| mine < stamp) {
-                self.popularity_weight = Some((weight, stamp));
-            }
+            self.merge_weight(weight, stamp);
         }
-        // Kept sorted, so equal maps have equal text whichever copy saw which text first.
         for text in &other.newer {
-            if let Err(at) = self.newer.binary_search(text) {
-                self.newer.insert(at, text.clone());
-            }
+            self.merge_newer(text);
         }
-        if let Some(cleared) = self.cleared {
-            self.entries.retain(|_, e| e.stamp > cleared);
+    }
+
+    /// Takes `entry` for `id` where it is later than this copy's and than the last wipe: the
+    /// rule merging and reading saved text both follow.
+    fn merge_entry(&mut self, id: MovieId, entry: Entry) {
+        self.observe(entry.stamp);
+        let wiped = self.cleared.is_some_and(|cleared| entry.stamp <= cleared);
+        if !wiped
+            && self
+                .entries
+                .get(&id)
+                .is_none_or(|mine| mine.stamp < entry.stamp)
+        {
+            self.entries.insert(id, entry);
+        }
+    }
+
+    /// Takes a wipe at `stamp` where it is later than this copy's, dropping what came before.
+    fn merge_cleared(&mut self, stamp: Stamp) {
+        self.observe(stamp);
+        if self.cleared < Some(stamp) {
+            self.cleared = Some(stamp);
+            self.entries.retain(|_, e| e.stamp > stamp);
+        }
+    }
+
+    fn merge_weight(&mut self, weight: f64, stamp: Stamp) {
+        self.observe(stamp);
+        if self.popularity_weight.is_none_or(|(_, mine)| mine < stamp) {
+            self.popularity_weight = Some((weight, stamp));
+        }
+    }
+
+    /// Keeps `text` once, the texts sorted, so equal maps have equal text whichever copy saw
+    /// which text first.
+    fn merge_newer(&mut self, text: &str) {
+        if let Err(at) = self.newer.binary_search_by(|kept| kept.as_str().cmp(text)) {
+            self.newer.insert(at, text.to_owned());
         }
     }
 
@@ -337,7 +360,7 @@ impl Thumbprint {
                 if value.get("thumbs").is_some_and(Value::is_array) {
                     read_version_2(&value, max_time, &mut out)?;
                 }
-                out.thumbprint.newer.push(text.to_owned());
+                out.thumbprint.merge_newer(text);
                 out.warnings.push(format!(
                     "saved thumbs of version {v}, newer than this site's {RATINGS_FORMAT_VERSION}: \
                      read what this version can and kept the text as it is"
@@ -421,10 +444,7 @@ fn read_weight(value: &Value, max_time: u64, out: &mut Decoded) {
         _ => (saved, Ok(Stamp::default())),
     };
     match (weight.as_f64().map(check_popularity_weight), stamp) {
-        (Some(Ok(w)), Ok(stamp)) => {
-            out.thumbprint.observe(stamp);
-            out.thumbprint.popularity_weight = Some((w, stamp));
-        }
+        (Some(Ok(w)), Ok(stamp)) => out.thumbprint.merge_weight(w, stamp),
         (_, Err(reason)) => out.warnings.push(format!(
             "saved popularity weight: {reason}: kept the default"
         )),
@@ -444,14 +464,8 @@ fn read_version_1(value: &Value, out: &mut Decoded) -> Result<(), String> {
             counter: u32::try_from(i).unwrap_or(u32::MAX),
             device: 0,
         };
-        out.thumbprint.entries.insert(
-            id,
-            Entry {
-                thumbs: Some(thumbs),
-                stamp,
-            },
-        );
-        out.thumbprint.observe(stamp);
+        let thumbs = Some(thumbs);
+        out.thumbprint.merge_entry(id, Entry { thumbs, stamp });
     }
     read_weight(value, 0, out);
     Ok(())
@@ -506,17 +520,7 @@ fn read_version_2(value: &Value, max_time: u64, out: &mut Decoded) -> Result<(),
             )),
         };
         match parsed {
-            Ok((id, entry)) => {
-                out.thumbprint.observe(entry.stamp);
-                if out
-                    .thumbprint
-                    .entries
-                    .get(&id)
-                    .is_none_or(|e| e.stamp < entry.stamp)
-                {
-                    out.thumbprint.entries.insert(id, entry);
-                }
-            }
+            Ok((id, entry)) => out.thumbprint.merge_entry(id, entry),
             Err(reason) => out
                 .warnings
                 .push(format!("saved thumbs {i}: {reason}: dropped it")),
@@ -524,11 +528,7 @@ fn read_version_2(value: &Value, max_time: u64, out: &mut Decoded) -> Result<(),
     }
     if let Some(cleared) = value.get("cleared") {
         match cleared.as_array().map(|parts| read_stamp(parts, max_time)) {
-            Some(Ok(stamp)) => {
-                out.thumbprint.observe(stamp);
-                out.thumbprint.cleared = Some(stamp);
-                out.thumbprint.entries.retain(|_, e| e.stamp > stamp);
-            }
+            Some(Ok(stamp)) => out.thumbprint.merge_cleared(stamp),
             Some(Err(reason)) => out
                 .warnings
                 .push(format!("saved wipe: {reason}: ignored it")),
@@ -538,10 +538,14 @@ fn read_version_2(value: &Value, max_time: u64, out: &mut Decoded) -> Result<(),
         }
     }
     read_weight(value, max_time, out);
-    if let Some(newer) = value.get("newer").and_then(Value::as_array) {
-        out.thumbprint
-            .newer
-            .extend(newer.iter().filter_map(Value::as_str).map(str::to_owned));
+    for text in value
+        .get("newer")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        out.thumbprint.merge_newer(text);
     }
     Ok(())
 }
@@ -687,6 +691,8 @@ fn decode_link(code: &str) -> Result<Vec<(MovieId, Thumbs)>, String> {
     Ok(out)
 }
 
+// base64url in a few lines: no crate of the wasm build has it, and the first load has under a
+// kilobyte to spare.
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 fn base64url(bytes: &[u8]) -> String {
@@ -793,6 +799,21 @@ mod tests {
         ab.set(MovieId(20), None, NOW - 60_000.0);
         ba.merge(&ab);
         assert_eq!(ba.thumbs(MovieId(20)), None, "a removal is remembered");
+    }
+
+    #[test]
+    fn a_saved_stamp_at_the_last_counter_moves_the_clock_to_the_next_millisecond() {
+        let n = NOW as u64;
+        let text = format!(r#"{{"version":2,"thumbs":[[1,1,{n},{},7]]}}"#, u32::MAX);
+        let mut read = decode(&text).thumbprint;
+        read.set(MovieId(2), Some(Thumbs::Up), NOW);
+        let mut other = copy(9);
+        other.merge(&read);
+        assert_eq!(other.entries[&MovieId(2)].stamp.time, n + 1);
+        assert_eq!(
+            other.ratings(),
+            [(MovieId(1), Thumbs::Up), (MovieId(2), Thumbs::Up)]
+        );
     }
 
     #[test]
