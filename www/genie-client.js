@@ -357,7 +357,7 @@ class GenieClient {
    * Follows this site's thumbs when another tab of this browser changes them (the `storage`
    * event fires in every tab but the writer's), and once at once for what changed while this
    * tab was starting: merges what storage holds, stores the merge when this tab had changes it
-   * lacked, and calls `onChanged(view reply)`.
+   * lacked, and calls `onChanged(view reply)` when the merge changed this tab's thumbs.
    */
   followOtherTabs(shape, onChanged) {
     const follow = () => this.#save(null)

@@ -88,7 +88,7 @@ export function createHost() {
     apply(changes, stored) {
       const synced = genie.apply({ kind: 'sync', saved: stored ?? null });
       if (synced.warnings.length) console.warn('movie-genie: in the stored thumbs:', ...synced.warnings);
-      const merged = genie.savedRatings() !== saved;
+      const merged = changes.includes(null) && genie.savedRatings() !== saved;
       const outcomes = changes.map((change) => {
         if (!change) return { value: { merged } };
         try {

@@ -622,10 +622,9 @@ async function main() {
   }
   // From here on, every change another tab makes; and what it made while this one started.
   genie.followOtherTabs(shape, (reply) => {
-    const before = view?.saved;
     take(reply);
     render();
-    if (view.saved !== before) say(`Your thumbs changed in another tab of this browser; this one follows (${rated.size} now).`);
+    say(`Your thumbs changed in another tab of this browser; this one follows (${rated.size} now).`);
   });
   // Then, in the background, whether WebGPU takes over (?gpu=force or ?gpu=off override).
   const gpu = { force: 'force', off: 'off', 0: 'off' }[params.get('gpu')] ?? 'auto';

@@ -411,11 +411,6 @@ impl Recommender {
         Ok(self.ratings.len() != before)
     }
 
-    /// Forgets every rating.
-    pub fn clear_ratings(&mut self) {
-        self.ratings.clear();
-    }
-
     /// The visitor's ratings in the order given.
     pub fn ratings(&self) -> &[(MovieId, Thumbs)] {
         &self.ratings

@@ -87,7 +87,7 @@ pub enum Change {
     /// holds before a change is stored, or another tab's change. Changes nothing of this
     /// copy's that is newer.
     Sync { saved: Option<String> },
-    /// Makes the thumbs those of `saved` (text a former `view` gave) again, as changes made
+    /// Makes the thumbs those of `saved` (text `savedRatings` gave) again, as changes made
     /// now: the undo of an import or a wipe.
     Revert { saved: String },
     /// How much popularity counts, from 0 (discover: taste alone) to 1 (familiar: as trained),
@@ -121,8 +121,6 @@ struct View<'a> {
     recommendations: Vec<Recommendation>,
     fresh: Vec<Recommendation>,
     stats: GenieStats<'a>,
-    /// The saved text the page stores.
-    saved: String,
     /// Thumbs kept for movies this catalog lacks (used again when it has them).
     elsewhere: usize,
     popularity_weight: PopularityWeight,
@@ -197,7 +195,7 @@ thread_local! {
 #[wasm_bindgen]
 impl Genie {
     /// Loads a bundle on WebGPU when `preferGpu` and the browser gives an adapter, else on the
-    /// CPU, and restores the visitor's thumbs from `saved` (text a former `view` gave, of any
+    /// CPU, and restores the visitor's thumbs from `saved` (text `savedRatings` gave, of any
     /// version; malformed entries are dropped with a warning, nothing else). Touches no
     /// storage: the page owns it (a Worker has none).
     pub async fn create(
@@ -277,9 +275,10 @@ impl Genie {
     }
 
     /// Everything the page draws, after an update for the current ratings (fine-tuning only
-    /// when they changed): `{ratings, recommendations, fresh, stats, saved, popularityWeight}`,
-    /// with the `k` best unrated movies, the `freshK` best movies added after training (the
-    /// "new for you" shelf; none without them) and the text the page stores.
+    /// when they changed): `{ratings, recommendations, fresh, stats, elsewhere,
+    /// popularityWeight}`, with the `k` best unrated movies, the `freshK` best movies added after
+    /// training (the "new for you" shelf; none without them) and how many thumbs are kept for
+    /// movies this catalog lacks. The text to store comes from `savedRatings`, after a change.
     pub async fn view(
         &self,
         k: f64,
@@ -298,7 +297,6 @@ impl Genie {
             recommendations,
             fresh: inner.new_for_you(fresh_k)?,
             stats: self.genie_stats(&inner),
-            saved: thumbprint.encode(),
             elsewhere: thumbprint.len().saturating_sub(inner.ratings().len()),
             popularity_weight: PopularityWeight {
                 value: inner.popularity_weight(),
