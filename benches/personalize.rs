@@ -1,4 +1,4 @@
-//! Visitor fine-tuning natively (burn ndarray, CPU) at k = 5, 10 and 20 ratings, with the
+//! Visitor fine-tuning natively (burn-flex, CPU) at k = 5, 10 and 20 ratings, with the
 //! shipped architecture and personalisation settings over a ml-latest-small-sized catalog
 //! (random weights: the time does not depend on their values). Beside it, the naive
 //! alternative: no fine-tuning, the prior vector's scores over all items.
@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use burn::tensor::{Device, TensorData};
+use burn::tensor::TensorData;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use movie_genie::engine::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
 use movie_genie::engine::score::{QuerySpace, ranking_table, score_rows};
@@ -26,8 +26,7 @@ fn random(rng: &mut StdRng, n: usize, scale: f32) -> Vec<f32> {
 
 fn setup() -> (FrozenUserTower, ItemVectors) {
     let mut rng = StdRng::seed_from_u64(1);
-    #[allow(deprecated)]
-    let device = Device::ndarray();
+    let device = movie_genie::engine::cpu_device();
     let layers = vec![
         (
             TensorData::new(random(&mut rng, D_IN * HIDDEN, 0.2), [D_IN, HIDDEN]),

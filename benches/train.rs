@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use burn::tensor::Device;
 use criterion::{Criterion, criterion_group, criterion_main};
 use indicatif::ProgressBar;
 use movie_genie::pipeline::stages::Paths;
@@ -41,8 +40,7 @@ fn epoch(c: &mut Criterion) {
         config.seed,
     );
     config.model.num_users = kept.num_users();
-    #[allow(deprecated)] // the project's CPU backend, as in `movie-genie train`
-    let device = Device::ndarray();
+    let device = movie_genie::engine::cpu_device();
     let mut trainer = Trainer::new(&config, &kept, &inputs.content, &device);
     eprintln!(
         "train bench: {} positives, batch {}, {} negatives each, {:?} loss",

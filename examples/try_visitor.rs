@@ -5,7 +5,6 @@
 //! `cargo run --example try_visitor -- [bundle] [movieId …]` (default: the shipped bundle and
 //! the four tastes above; ids given are liked +2 as one visitor).
 
-use burn::tensor::Device;
 use movie_genie::engine::bundle::Bundle;
 use movie_genie::engine::recommender::Recommender;
 use movie_genie::engine::{MovieId, Thumbs};
@@ -29,8 +28,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| "www/assets/movie-genie.bundle".into());
     let ids: Vec<u32> = args.map(|a| a.parse()).collect::<Result<_, _>>()?;
     let bundle = Bundle::from_bytes(&std::fs::read(&path)?)?;
-    #[allow(deprecated)]
-    let device = Device::ndarray();
+    let device = movie_genie::engine::cpu_device();
     let given: Vec<(String, Vec<u32>)> = if ids.is_empty() {
         TASTES
             .iter()

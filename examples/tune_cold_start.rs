@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::Device;
 use movie_genie::pipeline::add_movies::NewBias;
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::eval::cold_start::held_out_rows;
@@ -27,8 +26,7 @@ fn main() -> anyhow::Result<()> {
         std::env::var("MOVIE_GENIE_DATA").unwrap_or_else(|_| "../shared/data".into()),
     );
     let (_, inputs) = load_inputs(&Paths::defaults(&data))?;
-    #[allow(deprecated)]
-    let device = Device::ndarray();
+    let device = movie_genie::engine::cpu_device();
     let config = TrainingConfig::load(
         "configs/two_tower_config.yaml".as_ref(),
         counts(&inputs, inputs.split.train_users.len()),

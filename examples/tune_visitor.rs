@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::Device;
 use movie_genie::engine::personalize::ItemVectors;
 use movie_genie::engine::score::RankingConfig;
 use movie_genie::pipeline::data::split::GIVEN_COUNTS;
@@ -74,8 +73,7 @@ fn main() -> anyhow::Result<()> {
         ..Paths::defaults(&data)
     };
     let (_, inputs) = load_inputs(&paths)?;
-    #[allow(deprecated)]
-    let device = Device::ndarray();
+    let device = movie_genie::engine::cpu_device();
     let (trained, config) = load_trained(&paths.models, &inputs, &device)?;
     let n = inputs.split.catalog.len();
     let genres = inputs.genres();

@@ -29,8 +29,7 @@ const HEADER: &str = "adult,belongs_to_collection,budget,genres,homepage,id,imdb
 const WORDS: [&str; 4] = ["space", "cowboy", "ghost", "love"];
 
 fn device() -> Device {
-    #[allow(deprecated)]
-    Device::ndarray()
+    movie_genie::engine::cpu_device()
 }
 
 fn embed(texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {

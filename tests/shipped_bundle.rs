@@ -20,8 +20,7 @@ const PIXAR: [u32; 5] = [1, 3114, 2355, 4886, 6377];
 const HORROR: [u32; 5] = [1258, 1387, 1982, 1997, 1407];
 
 fn device() -> Device {
-    #[allow(deprecated)]
-    Device::ndarray()
+    movie_genie::engine::cpu_device()
 }
 
 fn recommender_of(path: &Path) -> Recommender {

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use burn::tensor::Device;
 use movie_genie::engine::score::Genres;
 use movie_genie::engine::{MovieId, Thumbs};
 use movie_genie::pipeline::data::movielens::Rating;
@@ -113,8 +112,7 @@ fn two_tower_beats_most_popular_on_planted_tastes() {
     config.personalize.sampled_negatives = 16;
     let (kept, valid) = carve_validation(&interactions, 0.1, 5, config.seed);
     config.model.num_users = kept.num_users();
-    #[allow(deprecated)]
-    let device = Device::ndarray();
+    let device = movie_genie::engine::cpu_device();
     let trained = train(&config, &kept, &content, &valid, &device);
     // Training must have lowered its loss.
     let first = trained.history.first().unwrap().train_loss;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use burn::tensor::Device;
+use movie_genie::engine::cpu_device;
 use clap::{Args, Parser, Subcommand};
 use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
@@ -242,12 +242,6 @@ fn run_prepare(args: PrepareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The one place the native device is chosen: burn's ndarray CPU backend.
-#[allow(deprecated)] // ndarray is the CPU backend known to build for wasm32 too.
-fn device() -> Device {
-    Device::ndarray()
-}
-
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let paths = args.stage.paths();
     let (prepared, inputs) = load_inputs(&paths)?;
@@ -255,7 +249,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         &args.config,
         counts(&inputs, inputs.split.train_users.len()),
     )?;
-    let metrics = train_stage(&config, &prepared, &inputs, &paths, &device())?;
+    let metrics = train_stage(&config, &prepared, &inputs, &paths, &cpu_device())?;
     println!(
         "train: best epoch {} of {}, {:.1} s per epoch, {:.1} s in all; wrote {} and {}",
         metrics.best_epoch,
@@ -271,7 +265,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 fn run_evaluate(args: StageArgs) -> anyhow::Result<()> {
     let paths = args.paths();
     let (prepared, inputs) = load_inputs(&paths)?;
-    let report = evaluate_stage(&prepared, &inputs, &paths, K_AT, &device())?;
+    let report = evaluate_stage(&prepared, &inputs, &paths, K_AT, &cpu_device())?;
     println!("{}", report.to_markdown());
     Ok(())
 }
@@ -286,7 +280,7 @@ fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         &args.item_tower,
         &args.movie_ids,
         args.min_overlap,
-        &device(),
+        &cpu_device(),
     )?;
     println!(
         "export: wrote {} ({} bytes, table {}), {} ({} bytes) and {}",
@@ -319,7 +313,7 @@ fn run_add_movies(args: AddMoviesArgs) -> anyhow::Result<()> {
     let (added, bytes) = add_movies_file(
         &paths,
         |texts| embedder.embed(texts).map_err(|e| e.to_string()),
-        &device(),
+        &cpu_device(),
     )?;
     for m in &added {
         println!(

@@ -15,3 +15,10 @@ pub mod score;
 pub mod thumbs;
 
 pub use thumbs::{ItemIndex, MovieId, Thumbs, ThumbsError};
+
+/// The CPU device everything on the CPU runs on — training, evaluation and the browser's CPU
+/// engine: burn-flex, burn's reference CPU backend (SIMD kernels; native builds add threads).
+#[cfg(any(not(target_arch = "wasm32"), feature = "cpu"))]
+pub fn cpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}

@@ -1,6 +1,6 @@
 //! The browser API, the only wasm-bindgen code: one `Genie` class built from the bundle's bytes.
 //! It picks the device (WebGPU when the page prefers it and `navigator.gpu` gives an adapter,
-//! else ndarray on the CPU), keeps the visitor's ratings and hands plain objects to JS.
+//! else burn-flex on the CPU), keeps the visitor's ratings and hands plain objects to JS.
 //!
 //! build.sh ships this crate twice: with the `webgpu` feature (burn-wgpu and its shader
 //! compiler, most of that module) and with `cpu` (the CPU module, a fraction of the download);
@@ -558,11 +558,10 @@ pub async fn pick_device(prefer_gpu: bool) -> Result<(Device, BackendInfo), Stri
     }
 }
 
-/// burn on ndarray, where this module has it (the `cpu` feature).
+/// The CPU device, where this module has it (the `cpu` feature).
 fn cpu_device() -> Option<Device> {
     #[cfg(feature = "cpu")]
-    #[allow(deprecated)] // burn 0.22 deprecates ndarray for flex; the project builds ndarray.
-    return Some(Device::ndarray());
+    return Some(crate::engine::cpu_device());
     #[cfg(not(feature = "cpu"))]
     None
 }
