@@ -37,5 +37,5 @@ impl ItemTower {
 /// - content: `[batch, content_dim]`
 /// - output: `[batch, output_dim]`, unit rows
 pub fn item_vectors(mlp: &Mlp, ids: Tensor<2>, content: Tensor<2>) -> Tensor<2> {
-    l2_normalize(mlp.forward(Tensor::cat(vec![ids, content], 1)))
+    l2_normalize(mlp.forward_joined(ids, content))
 }

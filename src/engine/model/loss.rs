@@ -2,8 +2,8 @@
 //! Positives carry a weight (thumbs +1 or +2), so strong likes count more.
 
 use burn::config::Config;
-use burn::tensor::activation::{log_sigmoid, log_softmax, relu};
-use burn::tensor::{Int, Tensor};
+use burn::tensor::activation::{log_sigmoid, relu};
+use burn::tensor::{Bool, Int, Tensor};
 
 /// Which loss trains the towers.
 #[derive(Config, Debug, Copy, PartialEq)]
@@ -51,23 +51,27 @@ pub fn binary_cross_entropy(pos: Tensor<1>, neg: Tensor<2>, weights: Tensor<1>) 
 /// Weighted softmax cross-entropy where column `label[i]` of row i is the positive.
 /// `mask` marks logits to drop (accidental hits: another copy of the row's positive).
 ///
+/// Each row's loss is `logsumexp(row) − row[label]`, which is `−log_softmax(row)[label]`
+/// without forming the whole log-softmax (the batch's largest tensor) forwards or backwards.
+///
 /// # Shapes
-/// - logits: `[b, c]`; labels: `[b]`; mask: `[b, c]` (1 = drop); weights: `[b]`
+/// - logits: `[b, c]`; labels: `[b]`; mask: `[b, c]` (true = drop); weights: `[b]`
 /// - output: `[1]`
 pub fn sampled_softmax(
     logits: Tensor<2>,
     labels: Tensor<1, Int>,
-    mask: Option<Tensor<2>>,
+    mask: Option<Tensor<2, Bool>>,
     weights: Tensor<1>,
 ) -> Tensor<1> {
     let [b, _] = logits.dims();
     let logits = match mask {
-        Some(mask) => logits.sub(mask.mul_scalar(1e9)),
+        Some(mask) => logits.mask_fill(mask, -1e9),
         None => logits,
     };
-    let log_probs = log_softmax(logits, 1);
-    let picked = log_probs.gather(1, labels.reshape([b, 1])).reshape([b]);
-    weighted_mean(picked.neg(), weights)
+    let picked = logits.clone().gather(1, labels.reshape([b, 1]));
+    let max = logits.clone().detach().max_dim(1);
+    let log_sum_exp = (logits - max.clone()).exp().sum_dim(1).log() + max;
+    weighted_mean((log_sum_exp - picked).reshape([b]), weights)
 }
 
 fn weighted_mean(values: Tensor<1>, weights: Tensor<1>) -> Tensor<1> {
@@ -119,7 +123,7 @@ mod tests {
         let loss = sampled_softmax(
             Tensor::from_data([[2.0f32, 0.0, 0.0], [1.0, 1.0, 5.0]], &d),
             Tensor::from_data([0i64, 1], &d),
-            Some(Tensor::from_data([[0.0f32, 0.0, 0.0], [0.0, 0.0, 1.0]], &d)),
+            Some(Tensor::from_data([[false, false, false], [false, false, true]], &d)),
             Tensor::from_data([1.0f32, 1.0], &d),
         );
         let got = value(loss);

@@ -76,10 +76,34 @@ impl Mlp {
     /// # Shapes
     /// - input: `[batch, d_input]`
     /// - output: `[batch, d_output]`
-    pub fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward_from(product(x, self.layers[0].weight.val()))
+    }
+
+    /// [`Mlp::forward`] of `[left ; right]`, the two joined along columns, without joining
+    /// them: the first layer multiplies each by its own rows of the weight. Backward then
+    /// never forms a gradient for a `right` that needs none (the item tower's content, whose
+    /// gradient would cost as much as the layer's own).
+    ///
+    /// # Shapes
+    /// - left: `[batch, l]`, right: `[batch, d_input − l]`
+    /// - output: `[batch, d_output]`
+    pub fn forward_joined(&self, left: Tensor<2>, right: Tensor<2>) -> Tensor<2> {
+        let weight = self.layers[0].weight.val();
+        let [rows, width] = weight.dims();
+        let [_, split] = left.dims();
+        let first = product(left, weight.clone().slice([0..split, 0..width]))
+            + product(right, weight.slice([split..rows, 0..width]));
+        self.forward_from(first)
+    }
+
+    /// The layers after the first one's product `x · W₀`.
+    fn forward_from(&self, mut x: Tensor<2>) -> Tensor<2> {
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            x = product(x, layer.weight.val());
+            if i > 0 {
+                x = product(x, layer.weight.val());
+            }
             if let Some(bias) = &layer.bias {
                 x = x + bias.val().unsqueeze();
             }
@@ -88,5 +112,26 @@ impl Mlp {
             }
         }
         x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Tolerance;
+
+    #[test]
+    fn the_joined_forward_is_the_forward_of_the_joined_input() {
+        let device = Device::default();
+        let mlp = MlpConfig::new(7, vec![5], 3).init(&device);
+        let values = |n: usize, seed: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i as f32 + seed) * 0.61).sin()).collect()
+        };
+        let left = Tensor::<2>::from_data(TensorData::new(values(8, 1.0), [4, 2]), &device);
+        let right = Tensor::<2>::from_data(TensorData::new(values(20, 2.0), [4, 5]), &device);
+        let joined = mlp.forward(Tensor::cat(vec![left.clone(), right.clone()], 1));
+        mlp.forward_joined(left, right)
+            .into_data()
+            .assert_approx_eq::<f32>(&joined.into_data(), Tolerance::absolute(1e-6));
     }
 }

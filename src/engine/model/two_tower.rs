@@ -124,9 +124,8 @@ impl TwoTowerModel {
     /// - output: `[b, n]`
     pub fn logits(&self, users: Tensor<2>, items: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
         let [n] = bias.dims();
-        product(users, items.transpose())
-            .div_scalar(self.temperature)
-            .add(bias.reshape([1, n]))
+        // 1/τ scales the b users rather than the b·n products.
+        product(users.div_scalar(self.temperature), items.transpose()).add(bias.reshape([1, n]))
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -267,7 +267,7 @@ impl Trainer {
                     TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
                     device,
                 );
-                let mask = Tensor::<2>::from_data(TensorData::new(mask, [b, c]), device);
+                let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [b, c]), device);
                 sampled_softmax(logits, labels, Some(mask), weights)
             }
         };
@@ -284,22 +284,22 @@ impl Trainer {
     }
 }
 
-/// The softmax mask `[rows, candidates]` (1 = drop): for row `r`, every candidate column other
+/// The softmax mask `[rows, candidates]` (true = drop): for row `r`, every candidate column other
 /// than `r` that holds the row's own positive or an item the row's user liked — it is no
 /// negative for them. Looks each liked item up among the batch's columns, so the cost is
 /// rows × likes, not rows × columns.
-fn accidental_hits(chunk: &[(usize, u32, f32)], columns: &[i64], liked: &[Vec<u32>]) -> Vec<f32> {
+fn accidental_hits(chunk: &[(usize, u32, f32)], columns: &[i64], liked: &[Vec<u32>]) -> Vec<bool> {
     let c = columns.len();
     let mut at: HashMap<u32, Vec<usize>> = HashMap::with_capacity(c);
     for (col, item) in columns.iter().enumerate() {
         at.entry(*item as u32).or_default().push(col);
     }
-    let mut mask = vec![0f32; chunk.len() * c];
+    let mut mask = vec![false; chunk.len() * c];
     for (row, (u, own, _)) in chunk.iter().enumerate() {
         let hits = liked[*u].iter().chain(std::iter::once(own));
         for col in hits.filter_map(|item| at.get(item)).flatten() {
             if *col != row {
-                mask[row * c + col] = 1.0;
+                mask[row * c + col] = true;
             }
         }
     }
@@ -625,16 +625,16 @@ mod tests {
         let mut columns: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
         columns.extend((0..40).map(|_| rng.random_range(0..20i64)));
         let mask = accidental_hits(&chunk, &columns, &liked);
-        let mut expected = vec![0f32; chunk.len() * columns.len()];
+        let mut expected = vec![false; chunk.len() * columns.len()];
         for (row, (u, own, _)) in chunk.iter().enumerate() {
             for (col, item) in columns.iter().enumerate() {
                 let item = *item as u32;
                 if col != row && (item == *own || liked[*u].contains(&item)) {
-                    expected[row * columns.len() + col] = 1.0;
+                    expected[row * columns.len() + col] = true;
                 }
             }
         }
         assert_eq!(mask, expected);
-        assert!(mask.contains(&1.0), "the fixture should have hits");
+        assert!(mask.contains(&true), "the fixture should have hits");
     }
 }
