@@ -4,7 +4,8 @@
 //! MOVIE_GENIE_DATA (default ../shared/data) for the split. Its peer is PyTorch on the same
 //! batches: `perf/torch_epoch.py`, run beside it by `perf/run.sh`.
 //!
-//! An epoch takes seconds, so the sample is the 10 epochs criterion allows at least.
+//! An epoch takes seconds, so the sample is the 10 epochs criterion allows at least. Threads:
+//! burn-flex's rayon pool, `RAYON_NUM_THREADS` (default every core); the id says how many.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,7 +55,11 @@ fn epoch(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(60));
-    group.bench_function("epoch", |b| {
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    group.bench_function(format!("epoch/{threads}"), |b| {
         b.iter(|| trainer.epoch(&ProgressBar::hidden()))
     });
     group.finish();

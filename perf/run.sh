@@ -2,9 +2,10 @@
 # Every benchmark in one command; writes perf/RESULTS.md. Figures are printed and reported,
 # never judged by a test. Parts, each skippable with BENCH_SKIP=native,browser,torch:
 #   native   cargo bench: ranking (9.7k/100k/1M rows, int8 and PQ beside f32 + sort),
-#            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch
-#            (needs `movie-genie prepare`'s data/processed; run first if missing), and where
-#            that epoch's time goes (Linux `perf`, when the machine has it)
+#            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch on
+#            one thread and on every core (needs `movie-genie prepare`'s data/processed; run
+#            first if missing), and where that epoch's time goes (Linux `perf`, when the
+#            machine has it)
 #   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise), then perf/browser.mjs
 #            in Debian's Chromium: cold page, rate → top-20 on the shipped and a 100k catalog,
 #            wasm ranking beside a JS Float32Array loop; CPU and WebGPU (SwiftShader without a GPU)
@@ -34,7 +35,11 @@ if ! skip native; then
         cargo run --bin movie-genie -- prepare
     fi
     rm -rf "$CARGO_TARGET_DIR/criterion"
-    cargo bench --bench rank --bench personalize --bench train -- --noplot 2>&1 | tee "$out/cargo-bench.log"
+    cargo bench --bench rank --bench personalize -- --noplot 2>&1 | tee "$out/cargo-bench.log"
+    # The epoch on one thread and on every core, each beside PyTorch on as many.
+    for threads in 1 "$(nproc)"; do
+        RAYON_NUM_THREADS=$threads cargo bench --bench train -- --noplot 2>&1 | tee -a "$out/cargo-bench.log"
+    done
     # Where an epoch goes: perf's self time per symbol over 15 s of the train bench, if perf runs.
     rm -f "$out/train-profile.txt"
     train_bin="$(cargo bench --bench train --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p')"

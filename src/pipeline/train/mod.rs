@@ -5,7 +5,7 @@
 pub mod config;
 pub mod plot;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -113,10 +113,10 @@ pub struct Trainer {
     num_items: usize,
     /// (user row, item, weight) for every positive.
     positives: Vec<(usize, u32, f32)>,
-    /// Per user: thumbs-downs (negatives), every rated item (never a sampled negative) and the
-    /// liked items (masked out of that user's softmax candidates).
+    /// Per user: thumbs-downs (negatives), every rated item, sorted (never a sampled negative),
+    /// and the liked items (masked out of that user's softmax candidates).
     downs: Vec<Vec<u32>>,
-    rated: Vec<HashSet<u32>>,
+    rated: Vec<Vec<u32>>,
     liked: Vec<Vec<u32>>,
 }
 
@@ -148,7 +148,9 @@ impl Trainer {
                 }
             }
             downs.push(d);
-            rated.push(ratings.iter().map(|(i, _)| i.0).collect());
+            let mut items: Vec<u32> = ratings.iter().map(|(i, _)| i.0).collect();
+            items.sort_unstable();
+            rated.push(items);
             liked.push(
                 ratings
                     .iter()
@@ -216,7 +218,7 @@ impl Trainer {
                     // Uniform over items the user has not rated (rejection sampling).
                     loop {
                         let candidate = self.rng.random_range(0..self.num_items as u32);
-                        if !self.rated[*u].contains(&candidate) {
+                        if self.rated[*u].binary_search(&candidate).is_err() {
                             break candidate;
                         }
                     }
@@ -286,20 +288,24 @@ impl Trainer {
 
 /// The softmax mask `[rows, candidates]` (true = drop): for row `r`, every candidate column other
 /// than `r` that holds the row's own positive or an item the row's user liked — it is no
-/// negative for them. Looks each liked item up among the batch's columns, so the cost is
-/// rows × likes, not rows × columns.
+/// negative for them. Looks each liked item up among the batch's columns sorted by item, so
+/// the cost is rows × likes × log(columns), not rows × columns.
 fn accidental_hits(chunk: &[(usize, u32, f32)], columns: &[i64], liked: &[Vec<u32>]) -> Vec<bool> {
     let c = columns.len();
-    let mut at: HashMap<u32, Vec<usize>> = HashMap::with_capacity(c);
-    for (col, item) in columns.iter().enumerate() {
-        at.entry(*item as u32).or_default().push(col);
-    }
+    let mut by_item: Vec<(u32, usize)> = columns
+        .iter()
+        .enumerate()
+        .map(|(col, item)| (*item as u32, col))
+        .collect();
+    by_item.sort_unstable();
     let mut mask = vec![false; chunk.len() * c];
     for (row, (u, own, _)) in chunk.iter().enumerate() {
-        let hits = liked[*u].iter().chain(std::iter::once(own));
-        for col in hits.filter_map(|item| at.get(item)).flatten() {
-            if *col != row {
-                mask[row * c + col] = true;
+        for item in liked[*u].iter().chain(std::iter::once(own)) {
+            let first = by_item.partition_point(|(i, _)| i < item);
+            for (_, col) in by_item[first..].iter().take_while(|(i, _)| i == item) {
+                if *col != row {
+                    mask[row * c + col] = true;
+                }
             }
         }
     }
