@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use movie_genie::engine::cpu_device;
 use clap::{Args, Parser, Subcommand};
+use movie_genie::engine::cpu_device;
 use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};

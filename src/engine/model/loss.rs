@@ -65,7 +65,9 @@ pub fn sampled_softmax(
 ) -> Tensor<1> {
     let [b, _] = logits.dims();
     let logits = match mask {
-        Some(mask) => logits.mask_fill(mask, -1e9),
+        // −∞, not a large negative: its exp is 0 at once, where libm's takes the slow
+        // underflow path for every masked logit.
+        Some(mask) => logits.mask_fill(mask, f32::NEG_INFINITY),
         None => logits,
     };
     let picked = logits.clone().gather(1, labels.reshape([b, 1]));
@@ -123,10 +125,42 @@ mod tests {
         let loss = sampled_softmax(
             Tensor::from_data([[2.0f32, 0.0, 0.0], [1.0, 1.0, 5.0]], &d),
             Tensor::from_data([0i64, 1], &d),
-            Some(Tensor::from_data([[false, false, false], [false, false, true]], &d)),
+            Some(Tensor::from_data(
+                [[false, false, false], [false, false, true]],
+                &d,
+            )),
             Tensor::from_data([1.0f32, 1.0], &d),
         );
         let got = value(loss);
         assert!((got - (0.239_545 + 0.693_147) / 2.0).abs() < 1e-5, "{got}");
+    }
+
+    #[test]
+    fn a_masked_logit_gets_no_gradient_and_the_rest_finite_ones() {
+        let d = Device::default().autodiff();
+        let logits =
+            Tensor::<2>::from_data([[2.0f32, 0.5, 3.0], [1.0, 1.0, 5.0]], &d).require_grad();
+        let loss = sampled_softmax(
+            logits.clone(),
+            Tensor::from_data([0i64, 1], &d),
+            Some(Tensor::from_data(
+                [[false, false, true], [false, false, true]],
+                &d,
+            )),
+            Tensor::from_data([1.0f32, 2.0], &d),
+        );
+        let grads = loss.backward();
+        let grad: Vec<f32> = logits
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec()
+            .unwrap();
+        assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+        assert_eq!((grad[2], grad[5]), (0.0, 0.0), "{grad:?}");
+        assert!(
+            grad[0] < 0.0 && grad[1] > 0.0,
+            "the positive rises, the negative falls: {grad:?}"
+        );
     }
 }
