@@ -5,9 +5,10 @@
 #            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch
 #            (needs `movie-genie prepare`'s data/processed; run first if missing), and where
 #            that epoch's time goes (Linux `perf`, when the machine has it)
-#   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise), then perf/browser.mjs
-#            in Debian's Chromium: cold page, rate → top-20 on the shipped and a 100k catalog,
-#            wasm ranking beside a JS Float32Array loop; CPU and WebGPU (SwiftShader without a GPU)
+#   browser  build.sh's benchmark build (MOVIE_GENIE_BENCH=1; release unless
+#            MOVIE_GENIE_PROFILE says otherwise), then perf/browser.mjs in Debian's Chromium:
+#            cold page, rate → top-20 on the shipped and a 100k catalog, wasm ranking beside a
+#            JS Float32Array loop; CPU and WebGPU (SwiftShader without a GPU)
 #   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
 #            perf/torch_epoch.py with 1 thread and with every core
 # The report also carries the payload of dist/ and metrics/evaluation.md (`movie-genie evaluate`).
@@ -49,7 +50,7 @@ fi
 if ! skip browser; then
     ensure_chromium
     npm ci --no-audit --no-fund
-    ./build.sh
+    MOVIE_GENIE_BENCH=1 ./build.sh
     node perf/browser.mjs "$out/browser.json"
 fi
 
