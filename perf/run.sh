@@ -13,7 +13,9 @@
 #   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
 #            perf/torch_epoch.py with 1 thread and with every core
 # The report also carries metrics/evaluation.md (`movie-genie evaluate`).
-# Takes ~25 min here once built (SwiftShader updates dominate: BENCH_GPU_UPDATES=10 shortens it).
+# Takes ~25 min here once built (SwiftShader updates dominate: BENCH_GPU_UPDATES=10 shortens it),
+# plus ~9 min relinking the release modules twice: the shipped and the benchmark build differ
+# only in the `bench` feature, so each rebuilds the crate and its LTO link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
