@@ -12,6 +12,9 @@
 #                        slowest to build; the WebGPU module then uses release-webgpu, sized
 #                        for its download; wasm-dev shares the browser tests' incremental
 #                        build, for trying the page)
+#   MOVIE_GENIE_BENCH=1  the benchmark build perf/run.sh makes: both modules also carry the
+#                        benchmark page's API (`bench` feature, src/web/bench.rs), which `?bench`
+#                        needs. Never what ships; test builds always have it.
 #   WASM_OPT_LEVEL       wasm-opt level of the shipped CPU module (default -O3: speed over size)
 #   WASM_OPT_LEVEL_WEBGPU  the same for the shipped WebGPU module (default -Oz: size; it runs
 #                        only where calibration measures it faster). Other profiles skip wasm-opt.
@@ -40,6 +43,8 @@ profile="${MOVIE_GENIE_PROFILE:-release}"
 opt_level="${WASM_OPT_LEVEL:--O3}"
 opt_level_webgpu="${WASM_OPT_LEVEL_WEBGPU:--Oz}"
 webgpu_release_profile=release-webgpu
+bench=()
+if [ "${MOVIE_GENIE_BENCH:-0}" = 1 ]; then bench=(--features bench); fi
 
 ensure_wasm_target
 ensure_wasm_bindgen
@@ -78,9 +83,9 @@ for flavour in "${flavours[@]}"; do
     if [ "$profile" = release ]; then
         if [ "$flavour" = webgpu ]; then
             build_flavour webgpu "$webgpu_release_profile" "$opt_level_webgpu" \
-                --no-default-features --features webgpu,console_error_panic_hook
+                --no-default-features --features webgpu,console_error_panic_hook "${bench[@]}"
         else
-            build_flavour cpu "$profile" "$opt_level"
+            build_flavour cpu "$profile" "$opt_level" "${bench[@]}"
         fi
     elif [ -n "$test_module" ]; then
         cp -R "pkg/$test_module" "pkg/$flavour"
@@ -119,7 +124,7 @@ scripts/stamp-build.sh dist
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
-echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: $webgpu_release_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")"
+echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: $webgpu_release_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")${bench:+, benchmark build}"
 for flavour in "${flavours[@]}"; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"

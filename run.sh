@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/movie-genie/target}"
+# What ships: never the benchmark build (build.sh).
+unset MOVIE_GENIE_BENCH
 port="${PORT:-8080}"
 
 ./build.sh cpu

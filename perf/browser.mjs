@@ -1,9 +1,10 @@
-// The in-browser benchmarks: Debian's Chromium (playwright-core) on the built dist/, once on
-// the CPU and once with WebGPU exposed (--enable-unsafe-webgpu: SwiftShader where there is no
-// GPU). Per backend: the real page's cold load → first recommendations (from navigation start,
-// model in the Worker), then the page's benchmark mode (www/bench.js): shipped catalog and a
-// synthetic large one, rate → top-20 updates, and (CPU run) the ranking kernel beside a plain
-// JS loop. Prints every MEASURE line and writes them, parsed, to the JSON file given.
+// The in-browser benchmarks: Debian's Chromium (playwright-core) on the benchmark build's dist/
+// (`MOVIE_GENIE_BENCH=1 ./build.sh`, as perf/run.sh makes it), once on the CPU and once with
+// WebGPU exposed (--enable-unsafe-webgpu: SwiftShader where there is no GPU). Per backend: the
+// real page's cold load → first recommendations (from navigation start, model in the Worker),
+// then the page's benchmark mode (www/bench.js): shipped catalog and a synthetic large one,
+// rate → top-20 updates, and (CPU run) the ranking kernel beside a plain JS loop. Prints every
+// MEASURE line and writes them, parsed, to the JSON file given.
 //   node perf/browser.mjs OUT.json
 //   BENCH_UPDATES (50) BENCH_GPU_UPDATES (50) BENCH_LARGE (100000,1000000) BENCH_BACKENDS (cpu,webgpu;
 //   the results of a backend left out are kept from OUT.json)

@@ -1,10 +1,10 @@
 // Writes perf/RESULTS.md from what perf/run.sh measured: criterion's estimates, the browser
-// MEASURE lines, the PyTorch epoch, the payload of dist/, the machine, and the quality table of
-// `movie-genie evaluate`. Every figure comes from those files; a missing one is said missing.
+// MEASURE lines, the PyTorch epoch, the shipped build's payload (perf/payload.mjs), the machine,
+// and the quality table of `movie-genie evaluate`. Every figure comes from those files; a
+// missing one is said missing.
 //   node perf/report.mjs OUT_DIR CRITERION_DIR
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 
 const [outDir = 'perf/out', criterionDir = ''] = process.argv.slice(2);
 const read = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null);
@@ -27,6 +27,7 @@ function walk(dir) {
 }
 walk(criterionDir);
 const browser = json(path.join(outDir, 'browser.json')) ?? [];
+const payload = json(path.join(outDir, 'payload.json'));
 const torch1 = json(path.join(outDir, 'torch-1.json'));
 const torchAll = json(path.join(outDir, 'torch-all.json'));
 const machine = read(path.join(outDir, 'machine.txt')) ?? 'not recorded';
@@ -54,26 +55,8 @@ const table = (head, rows) => {
   say('');
 };
 
-// ---- payload ---------------------------------------------------------------------------------
-
-const DIST = 'dist';
-// Every visitor first loads the page, the bundle and the CPU module with its glue; the WebGPU
-// module comes later, in the background, only on a hardware adapter (genie-host.js).
-const PAGE = ['index.html', 'style.css', 'main.js', 'genie-client.js', 'worker.js', 'genie-host.js',
-  'engine.js', 'assets/movie-genie.bundle'];
-const MODULE = (flavour) => [`pkg/${flavour}/movie_genie.js`, `pkg/${flavour}/movie_genie_bg.wasm`];
-const measure = (f) => {
-  const file = path.join(DIST, f);
-  if (!fs.existsSync(file)) return { f, raw: null, gz: null };
-  const data = fs.readFileSync(file);
-  return { f, raw: data.length, gz: zlib.gzipSync(data, { level: 9 }).length };
-};
-const payload = [...PAGE, ...MODULE('cpu'), ...MODULE('webgpu')].map(measure);
-const total = (key, flavour) => payload
-  .filter((p) => !p.f.startsWith('pkg/') || p.f.startsWith(`pkg/${flavour}/`))
-  .reduce((a, p) => a + (p[key] ?? 0), 0);
-const wasmGz = (flavour) => payload.find((p) => p.f === `pkg/${flavour}/movie_genie_bg.wasm`)?.gz;
-const totalGz = total('gz', 'cpu');
+const wasmGz = (flavour) => payload?.files.find((p) => p.f === `pkg/${flavour}/movie_genie_bg.wasm`)?.gz;
+const firstGz = payload?.firstLoad.gz;
 
 // ---- report ----------------------------------------------------------------------------------
 
@@ -106,9 +89,9 @@ table(['target', 'measured', 'verdict'], [
   ['fine-tuning ≤ 30 ms for 20 ratings',
     `native ${fmtTime(tune20)} (fine-tune + score all); browser CPU median ${ms(cpuPage('shipped')?.finetune_median_ms)} over updates with 1–${cpuPage('shipped')?.ratings_at_end ?? '?'} ratings`,
     verdict(tune20 != null ? tune20 <= 0.030 : null)],
-  ['first load ≤ 1.5 MB gzip (ml-latest-small site)', `${bytes(totalGz)} gzip for every visitor (CPU wasm ${bytes(wasmGz('cpu'))}); ` +
+  ['first load ≤ 1.5 MB gzip (ml-latest-small site)', `${bytes(firstGz)} gzip for every visitor (CPU wasm ${bytes(wasmGz('cpu'))}); ` +
     `the WebGPU wasm (${bytes(wasmGz('webgpu'))}) only later, on a hardware adapter, to calibrate`,
-    verdict(payload.every((p) => p.gz != null) ? totalGz <= 1.5e6 : null)],
+    verdict(firstGz != null ? firstGz <= 1.5e6 : null)],
   ['training epoch ≤ 0.7× PyTorch\'s on as many threads',
     epochPairs.length ? epochPairs.map((p) => `${threadsName(p.threads)}: burn ${fmtTime(p.burn)} vs PyTorch ${fmtTime(p.torch)} (${(p.burn / p.torch).toFixed(2)}×)`).join('; ') : '—',
     verdict(epochPairs.length ? worstEpoch <= 0.7 : null)],
@@ -195,11 +178,14 @@ else {
   }
 }
 
-say('## Payload (dist/, gzip -9)', '');
-table(['file', 'raw', 'gzip'], [...payload.map((p) => [p.f, bytes(p.raw), bytes(p.gz)]),
-  ['**first load, every visitor** (page + CPU module + bundle)', bytes(total('raw', 'cpu')), `**${bytes(totalGz)}**`],
-  ['later, hardware WebGPU adapter only (WebGPU module + glue, to calibrate)', bytes(total('raw', 'webgpu') - total('raw', 'none')),
-    bytes(total('gz', 'webgpu') - total('gz', 'none'))]]);
+say('## Payload (the shipped build, `./build.sh`, gzip -9)', '');
+if (!payload) say('Not measured: perf/run.sh measures it with the browser part.', '');
+else {
+  table(['file', 'raw', 'gzip'], [...payload.files.map((p) => [p.f, bytes(p.raw), bytes(p.gz)]),
+    ['**first load, every visitor** (page + CPU module + bundle)', bytes(payload.firstLoad.raw), `**${bytes(firstGz)}**`],
+    ['later, hardware WebGPU adapter only (WebGPU module + glue, to calibrate)', bytes(payload.webgpuLater.raw),
+      bytes(payload.webgpuLater.gz)]]);
+}
 
 say('## Engine calibration (CPU vs WebGPU, src/engine/calibration.rs)', '',
   'Each visitor on a hardware adapter times five updates of a fixed sample on both engines and',

@@ -6,13 +6,17 @@
 #            one thread and on every core (needs `movie-genie prepare`'s data/processed; run
 #            first if missing), and where that epoch's time goes (Linux `perf`, when the
 #            machine has it)
-#   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise), then perf/browser.mjs
-#            in Debian's Chromium: cold page, rate → top-20 on the shipped and a 100k catalog,
-#            wasm ranking beside a JS Float32Array loop; CPU and WebGPU (SwiftShader without a GPU)
+#   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise): the shipped build,
+#            whose payload perf/payload.mjs records, then the benchmark build
+#            (MOVIE_GENIE_BENCH=1) for perf/browser.mjs in Debian's Chromium: cold page, rate →
+#            top-20 on the shipped and a 100k catalog, wasm ranking beside a JS Float32Array
+#            loop; CPU and WebGPU (SwiftShader without a GPU)
 #   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
 #            perf/torch_epoch.py with 1 thread and with every core
-# The report also carries the payload of dist/ and metrics/evaluation.md (`movie-genie evaluate`).
-# Takes ~25 min here once built (SwiftShader updates dominate: BENCH_GPU_UPDATES=10 shortens it).
+# The report also carries metrics/evaluation.md (`movie-genie evaluate`).
+# Takes ~25 min here once built (SwiftShader updates dominate: BENCH_GPU_UPDATES=10 shortens it),
+# plus ~9 min relinking the release modules twice: the shipped and the benchmark build differ
+# only in the `bench` feature, so each rebuilds the crate and its LTO link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -54,7 +58,9 @@ fi
 if ! skip browser; then
     ensure_chromium
     npm ci --no-audit --no-fund
-    ./build.sh
+    MOVIE_GENIE_BENCH=0 ./build.sh
+    node perf/payload.mjs dist "$out/payload.json"
+    MOVIE_GENIE_BENCH=1 ./build.sh
     node perf/browser.mjs "$out/browser.json"
 fi
 

@@ -16,9 +16,10 @@ WASM_RUSTFLAGS='-C target-feature=+simd128'
 NATIVE_TEST_PROFILE=ci
 
 # The features of the browser tests' wasm build, which build.sh's test builds reuse: both engines,
-# plus the checks of the trained bundle where the exporter has written it.
+# `bench` (tests/web.rs builds its bundles with the fixtures; the site gets `?bench` too), plus
+# the checks of the trained bundle where the exporter has written it.
 wasm_test_features() {
-    if [ -f www/assets/movie-genie.bundle ]; then echo webgpu,real-bundle; else echo webgpu; fi
+    if [ -f www/assets/movie-genie.bundle ]; then echo webgpu,bench,real-bundle; else echo webgpu,bench; fi
 }
 
 # binaryen from npm: Debian's wasm-opt is too old for this module and emits broken wasm.

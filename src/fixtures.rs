@@ -1,5 +1,6 @@
-//! Fixtures for tests and benchmarks on both targets: seeded random tables and a small but valid
-//! bundle, so timings and tests never depend on a trained model.
+//! Fixtures for tests and benchmarks, native and in the browser (tests/web.rs, `web::bench`):
+//! seeded random tables and a small but valid bundle, so timings and tests never depend on a
+//! trained model.
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};

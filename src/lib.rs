@@ -4,9 +4,11 @@
 //!   format and loader, the recommender.
 //! - [`pipeline`] (native): data, training, evaluation, export, the static server.
 //! - [`web`] (wasm32): the browser API.
-//! - [`fixtures`]: synthetic bundles and tables for tests and benchmarks on both targets.
+//! - [`fixtures`]: synthetic bundles and tables for tests and benchmarks; in wasm32 only with
+//!   the `bench` feature, so no shipped module has them.
 
 pub mod engine;
+#[cfg(any(not(target_arch = "wasm32"), feature = "bench"))]
 pub mod fixtures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pipeline;

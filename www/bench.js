@@ -1,6 +1,7 @@
 // The benchmark mode of the page (`?bench=N`), driven by perf/browser.mjs; numbers are printed
 // as MEASURE lines on the console, never judged here. Runs on the page's own thread so the
-// figures are compute, not messaging. Parameters:
+// figures are compute, not messaging. Needs the benchmark build, whose modules carry the bench
+// API (src/web/bench.rs); the shipped build refuses it. Parameters:
 //   bench=N     rate → top-20 updates per catalog (default 50)
 //   gpu=force   the WebGPU module on the browser's adapter (default: the CPU one)
 //   large=ROWS[,ROWS…]  also synthetic catalogs of ROWS movies (the shipped model's shape); on
@@ -130,6 +131,10 @@ function rankRun({ RankBench }, rows) {
 export async function bench(bytes, params) {
   const gpu = params.get('gpu') === 'force';
   const wasm = await loadModule(gpu ? 'webgpu' : 'cpu');
+  if (!wasm.RankBench) {
+    throw new Error('this build has none; it needs the benchmark build, which perf/run.sh makes ' +
+      '(MOVIE_GENIE_BENCH=1 ./build.sh)');
+  }
   const updates = Number(params.get('bench')) || 50;
   await pageRun(wasm, 'shipped', bytes, updates, gpu);
   for (const large of (params.get('large') ?? '').split(',').map(Number).filter((n) => n > 0)) {

@@ -590,7 +590,8 @@ async function main() {
     document.body.classList.add('failed');
     $('app').hidden = true;
     say('');
-    showError(`Movie Genie could not start: ${message(e)}. Reload to try again; if this ` +
+    showError(params.has('bench') ? `Benchmark mode: ${message(e)}.`
+      : `Movie Genie could not start: ${message(e)}. Reload to try again; if this ` +
       'keeps happening, the site’s files are damaged or incomplete.');
     $('engine').textContent = 'Engine: not running.';
     return;

@@ -4,7 +4,8 @@
 //!
 //! build.sh ships this crate twice: with the `webgpu` feature (burn-wgpu and its shader
 //! compiler, most of that module) and with `cpu` (the CPU module, a fraction of the download);
-//! test builds make one module with both.
+//! test builds make one module with both. The benchmark page's API is `bench`, in no shipped
+//! module.
 //! Every visitor starts on the CPU module; `www/engine.js` fetches the WebGPU one only to
 //! calibrate it against the CPU (`calibrate`, `versus`) and switches only when it is clearly
 //! faster.
@@ -24,16 +25,16 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::engine::bundle::{Bundle, CatalogEntry, Int8Table, ItemTable};
+use crate::engine::bundle::{Bundle, CatalogEntry};
 use crate::engine::calibration::{Calibration, verdict};
 use crate::engine::device_rank::DEVICE_RANKING_MIN_ROWS;
-use crate::engine::rank::TopK;
 use crate::engine::ratings::{self, Thumbprint, encode_link, encode_ratings_file, parse_import};
 use crate::engine::recommender::{RatedMovie, Recommendation, Recommender, Stats};
 use crate::engine::score::check_popularity_weight;
 use crate::engine::{MovieId, Thumbs};
-use crate::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod js;
 
 /// Most results one call returns (`k`, `limit`).
@@ -615,54 +616,6 @@ async fn webgpu_adapter() -> Result<Option<Option<String>>, String> {
 #[wasm_bindgen(js_name = checkImportSize)]
 pub fn check_import_size(bytes: f64) -> Result<(), JsError> {
     ratings::check_import_size(bytes).map_err(|reason| JsError::new(&format!("it is {reason}")))
-}
-
-/// A random bundle of the shipped model's shape over `rows` movies (`www/bench.js` ranks a
-/// 100k-movie catalog with it).
-#[wasm_bindgen(js_name = syntheticBundle)]
-pub fn synthetic_bundle_bytes(rows: f64, seed: f64) -> Result<Vec<u8>, JsError> {
-    let rows = js::count("rows", rows, 10_000_000)?;
-    let spec = SyntheticSpec {
-        rows,
-        ..SyntheticSpec::movielens_small()
-    };
-    Ok(synthetic_bundle(&spec, seed as u64).to_bytes())
-}
-
-/// The ranking kernel alone, for `www/bench.js`: seeded unit vectors kept as f32 (what a plain
-/// JS loop would scan) and as the int8 table the bundle ships (what `rank` scans).
-#[wasm_bindgen]
-pub struct RankBench {
-    index: TopK,
-    floats: Vec<f32>,
-}
-
-#[wasm_bindgen]
-impl RankBench {
-    #[wasm_bindgen(constructor)]
-    pub fn new(rows: f64, dim: f64, seed: f64) -> Result<RankBench, JsError> {
-        let rows = js::count("rows", rows, 10_000_000)?;
-        let dim = js::count("dim", dim, 4096)?;
-        let floats = seeded_unit_rows(rows, dim, seed as u64);
-        let table = Int8Table::quantize(&floats, dim)?;
-        Ok(RankBench {
-            index: TopK::by_row(ItemTable::Int8(table)),
-            floats,
-        })
-    }
-
-    /// The f32 rows, row-major `[rows, dim]` (a copy, for the JS loop).
-    pub fn floats(&self) -> Vec<f32> {
-        self.floats.clone()
-    }
-
-    /// Row indices of the `k` best rows for `query` over the int8 table, best first.
-    #[wasm_bindgen(js_name = topK)]
-    pub fn top_k(&self, query: &[f32], k: f64) -> Result<Vec<u32>, JsError> {
-        let k = js::count("k", k, MAX_RESULTS)?;
-        let best = self.index.query(query, k)?;
-        Ok(best.into_iter().map(|(row, _)| row.0).collect())
-    }
 }
 
 /// `performance.now()` in a window or a worker; 0 where there is none.
