@@ -263,7 +263,7 @@ impl Trainer {
             LossKind::SampledSoftmax => {
                 // Every row's candidates: all batch positives and all sampled negatives.
                 let logits = model.logits(user_vecs, item_vecs, bias);
-                let mask = accidental_hits(chunk, &items_all, &self.liked);
+                let mask = accidental_hits(chunk, &items_all, &self.liked, self.num_items);
                 let c = items_all.len();
                 let labels = Tensor::<1, Int>::from_data(
                     TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
@@ -288,24 +288,32 @@ impl Trainer {
 
 /// The softmax mask `[rows, candidates]` (true = drop): for row `r`, every candidate column other
 /// than `r` that holds the row's own positive or an item the row's user liked — it is no
-/// negative for them. Looks each liked item up among the batch's columns sorted by item, so
-/// the cost is rows × likes × log(columns), not rows × columns.
-fn accidental_hits(chunk: &[(usize, u32, f32)], columns: &[i64], liked: &[Vec<u32>]) -> Vec<bool> {
+/// negative for them. Each item's columns are a list threaded through `next` from `first[item]`,
+/// so the cost is rows × likes lookups, not rows × columns (heavy raters, hundreds of likes,
+/// are drawn most often).
+fn accidental_hits(
+    chunk: &[(usize, u32, f32)],
+    columns: &[i64],
+    liked: &[Vec<u32>],
+    num_items: usize,
+) -> Vec<bool> {
+    const NONE: usize = usize::MAX;
     let c = columns.len();
-    let mut by_item: Vec<(u32, usize)> = columns
-        .iter()
-        .enumerate()
-        .map(|(col, item)| (*item as u32, col))
-        .collect();
-    by_item.sort_unstable();
+    let mut first = vec![NONE; num_items];
+    let mut next = vec![NONE; c];
+    for (col, item) in columns.iter().enumerate() {
+        next[col] = first[*item as usize];
+        first[*item as usize] = col;
+    }
     let mut mask = vec![false; chunk.len() * c];
     for (row, (u, own, _)) in chunk.iter().enumerate() {
         for item in liked[*u].iter().chain(std::iter::once(own)) {
-            let first = by_item.partition_point(|(i, _)| i < item);
-            for (_, col) in by_item[first..].iter().take_while(|(i, _)| i == item) {
-                if *col != row {
+            let mut col = first[*item as usize];
+            while col != NONE {
+                if col != row {
                     mask[row * c + col] = true;
                 }
+                col = next[col];
             }
         }
     }
@@ -630,7 +638,7 @@ mod tests {
             .collect();
         let mut columns: Vec<i64> = chunk.iter().map(|(_, i, _)| *i as i64).collect();
         columns.extend((0..40).map(|_| rng.random_range(0..20i64)));
-        let mask = accidental_hits(&chunk, &columns, &liked);
+        let mask = accidental_hits(&chunk, &columns, &liked, 20);
         let mut expected = vec![false; chunk.len() * columns.len()];
         for (row, (u, own, _)) in chunk.iter().enumerate() {
             for (col, item) in columns.iter().enumerate() {
