@@ -50,7 +50,7 @@ ensure_wasm_target
 ensure_wasm_bindgen
 if [ "$profile" = release ]; then ensure_wasm_opt; fi
 
-# One module per flavour under pkg/<flavour>/: `cpu` (ndarray only) and `webgpu` (burn-wgpu
+# One module per flavour under pkg/<flavour>/: `cpu` (burn-flex only) and `webgpu` (burn-wgpu
 # too). Every visitor starts on the CPU one; engine.js fetches the WebGPU one only where a
 # hardware adapter exists, to measure it against the CPU.
 #   build_flavour FLAVOUR CARGO_PROFILE WASM_OPT_LEVEL [cargo options…] (the level: release only)

@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use indicatif::ProgressBar;
 use movie_genie::pipeline::stages::Paths;
 use movie_genie::pipeline::stages::inputs::{counts, load_inputs};
-use movie_genie::pipeline::train::{Trainer, TrainingConfig, carve_validation};
+use movie_genie::pipeline::train::{Trainer, TrainingConfig};
 
 fn epoch(c: &mut Criterion) {
     let data = PathBuf::from(
@@ -34,13 +34,7 @@ fn epoch(c: &mut Criterion) {
         counts(&inputs, inputs.split.train_users.len()),
     )
     .expect("configs/two_tower_config.yaml should load");
-    let (kept, _) = carve_validation(
-        &interactions,
-        config.validation_fraction,
-        config.validation_k,
-        config.seed,
-    );
-    config.model.num_users = kept.num_users();
+    let (kept, _) = config.carve_validation(&interactions);
     let device = movie_genie::engine::cpu_device();
     let mut trainer = Trainer::new(&config, &kept, &inputs.content, &device);
     eprintln!(

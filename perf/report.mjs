@@ -1,7 +1,7 @@
 // Writes perf/RESULTS.md from what perf/run.sh measured: criterion's estimates, the browser
-// MEASURE lines, the PyTorch epoch, the shipped build's payload (perf/payload.mjs), the machine,
-// and the quality table of `movie-genie evaluate`. Every figure comes from those files; a
-// missing one is said missing.
+// MEASURE lines, the PyTorch epoch, the epoch at each synthetic size, the shipped build's
+// payload (perf/payload.mjs), the machine, and the quality table of `movie-genie evaluate`.
+// Every figure comes from those files; a missing one is said missing.
 //   node perf/report.mjs OUT_DIR CRITERION_DIR
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,17 +33,25 @@ const torchAll = json(path.join(outDir, 'torch-all.json'));
 const machine = read(path.join(outDir, 'machine.txt')) ?? 'not recorded';
 const quality = read('metrics/evaluation.md');
 const trainProfile = read(path.join(outDir, 'train-profile.txt'));
+/** benches/train_scale.rs's lines, smallest first. */
+const scales = fs.existsSync(outDir) ? fs.readdirSync(outDir)
+  .filter((f) => /^train-scale-.*\.json$/.test(f))
+  .map((f) => json(path.join(outDir, f))).filter(Boolean)
+  .sort((a, b) => a.ratings - b.ratings) : [];
 
 // ---- formatting ----------------------------------------------------------------------------
 
 const fmtTime = (s) => {
   if (s == null || Number.isNaN(s)) return '—';
+  if (s >= 120) return `${(s / 60).toFixed(1)} min`;
   if (s >= 1) return `${s.toFixed(2)} s`;
   if (s >= 1e-3) return `${(s * 1e3).toFixed(s >= 0.1 ? 0 : 2)} ms`;
   return `${(s * 1e6).toFixed(1)} µs`;
 };
 const ms = (v) => (v == null ? '—' : `${Number(v).toFixed(v >= 100 ? 0 : v < 1 ? 2 : 1)} ms`);
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(1)}×` : '—');
+const mib = (m) => (m == null ? '—' : m >= 1024 ? `${(m / 1024).toFixed(2)} GiB` : `${m.toFixed(0)} MiB`);
+const count = (n) => Number(n).toLocaleString('en');
 const bytes = (n) => (n == null ? '—' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(0)} KB`);
 const c = (id) => criterion.get(id);
 const find = (pred) => browser.find(pred);
@@ -144,6 +152,28 @@ else {
     '(burn-flex, `RAYON_NUM_THREADS` threads), PyTorch = `perf/torch_epoch.py --threads`.', '');
   table(['threads', 'burn 0.22 (burn-flex)', `PyTorch ${t?.torch ?? ''}`, 'burn / PyTorch'],
     epochPairs.map((p) => [p.threads, fmtTime(p.burn), fmtTime(p.torch), `${(p.burn / p.torch).toFixed(2)}×`]));
+}
+
+say('## Training cost as data grows', '');
+if (!scales.length) say('Not run.', '');
+else {
+  say('One epoch of the batches (as timed above) on seeded MovieLens-shaped data (`src/pipeline/data/synthetic.rs`: ' +
+    'Zipf–Mandelbrot movie popularity and log-normal user activity fitted to ml-latest-small, at least 20 ratings a user, ' +
+    'its thumbs proportions, content rows of the real layout), with `configs/two_tower_config.yaml` and its validation ' +
+    `visitors carved out; \`cargo bench --bench train_scale\`, one process per size, ${scales[0].threads} threads. ` +
+    'Setup is carving the visitors and building the trainer; peak memory is the process\'s peak resident set (VmHWM), ' +
+    'generation included.', '');
+  table(['ratings', 'users', 'movies', 'positives per epoch', 'generation', 'setup', 'epoch', 'peak memory'],
+    scales.map((r) => [count(r.ratings), count(r.users), count(r.movies), count(r.positives), fmtTime(r.generate_s),
+      fmtTime(r.setup_s), fmtTime(r.epoch_s), mib(r.peak_mib)]));
+  if (scales.length >= 2) {
+    // The slope between the two largest sizes, the nearest to ML-25M's 25M ratings.
+    const [a, b] = scales.slice(-2);
+    const at = (key) => b[key] + ((b[key] - a[key]) / (b.ratings - a.ratings)) * (25e6 - b.ratings);
+    say(`Extrapolation, not a measurement: linear in ratings from the ${count(a.ratings)} and ${count(b.ratings)} ` +
+      `runs, an ML-25M-sized set (25M ratings) would take ~${fmtTime(at('epoch_s'))} an epoch and peak near ` +
+      `${mib(at('peak_mib'))} on this machine.`, '');
+  }
 }
 
 say('## In the browser (headless Chromium)', '');

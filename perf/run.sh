@@ -4,8 +4,10 @@
 #   native   cargo bench: ranking (9.7k/100k/1M rows, int8 and PQ beside f32 + sort),
 #            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch on
 #            one thread and on every core (needs `movie-genie prepare`'s data/processed; run
-#            first if missing), and where that epoch's time goes (Linux `perf`, when the
-#            machine has it)
+#            first if missing), where that epoch's time goes (Linux `perf`, when the machine
+#            has it), and training cost as data grows: one epoch on seeded MovieLens-shaped
+#            data of each size in BENCH_SCALES (default "100k 1m 10m"; BENCH_SCALES="100k 1m"
+#            skips the 10M size, ~20 min here; benches/train_scale.rs)
 #   browser  build.sh (release unless MOVIE_GENIE_PROFILE says otherwise): the shipped build,
 #            whose payload perf/payload.mjs records, then the benchmark build
 #            (MOVIE_GENIE_BENCH=1) for perf/browser.mjs in Debian's Chromium: cold page, rate →
@@ -14,9 +16,10 @@
 #   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
 #            perf/torch_epoch.py with 1 thread and with every core
 # The report also carries metrics/evaluation.md (`movie-genie evaluate`).
-# Takes ~25 min here once built (SwiftShader updates dominate: BENCH_GPU_UPDATES=10 shortens it),
-# plus ~9 min relinking the release modules twice: the shipped and the benchmark build differ
-# only in the `bench` feature, so each rebuilds the crate and its LTO link.
+# Takes ~25 min here once built, plus the 10M epoch (SwiftShader updates dominate the rest:
+# BENCH_GPU_UPDATES=10 shortens them), plus ~9 min relinking the release modules twice: the
+# shipped and the benchmark build differ only in the `bench` feature, so each rebuilds the
+# crate and its LTO link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -53,6 +56,12 @@ if ! skip native; then
         perf report -i "$out/train.perf" --no-children --sort dso,sym > "$out/train-perf.txt" 2>/dev/null
         grep -v -e '^#' -e '^$' "$out/train-perf.txt" | cut -c1-150 | sed -n 1,15p > "$out/train-profile.txt"
     fi
+    # One process per size, so each peak resident memory is that size's alone.
+    rm -f "$out"/train-scale-*.json
+    for scale in ${BENCH_SCALES:-100k 1m 10m}; do
+        MOVIE_GENIE_SCALE="$scale" cargo bench --bench train_scale > "$out/train-scale-$scale.json"
+        cat "$out/train-scale-$scale.json"
+    done
 fi
 
 if ! skip browser; then

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for one training epoch of the two-tower model.
 
-A line-by-line mirror of `src/train/mod.rs::train` (the batch loop only) so a benchmark can
+A line-by-line mirror of `src/pipeline/train/mod.rs::train` (the batch loop only) so a benchmark can
 report burn's epoch time over PyTorch's on the same architecture, loss, batch size and data:
 
 - data: `thumbs-v1` train users (everyone not in the test-visitor list), minus the validation
   visitors `carve_validation` holds out; the catalog is the movies a train user rated, by
   ascending movieId; content = the 55 tabular columns of feature_layout.json + text_embedding.
-- model (src/model/): user tower = id embedding (N(0, 0.1)) -> ReLU MLP (dropout after each
+- model (src/engine/model/): user tower = id embedding (N(0, 0.1)) -> ReLU MLP (dropout after each
   hidden ReLU) -> L2 normalise; item tower = [id embedding ; content] -> ReLU MLP -> L2
   normalise; per-item bias (zeros); logits = cosine / temperature + bias.
 - batch: `batch_size` shuffled positives (thumbs +1/+2, weighted by thumbs), `negatives` per
@@ -41,7 +41,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
-# `TrainingConfig` defaults (src/train/config.rs, src/model/two_tower.rs, burn's AdamConfig).
+# `TrainingConfig` defaults (src/pipeline/train/config.rs, src/engine/model/two_tower.rs, burn's AdamConfig).
 # The YAML overrides them key by key; an unknown key is an error, as in Rust.
 DEFAULTS = {
     "loss": "SampledSoftmax", "margin": 0.2, "num_epochs": 20, "patience": 3,

@@ -25,9 +25,7 @@ use crate::pipeline::data::tables::write_atomic;
 use crate::pipeline::stages::Paths;
 use crate::pipeline::stages::inputs::{Inputs, Prepared};
 use crate::pipeline::train::plot::training_curves_svg;
-use crate::pipeline::train::{
-    EpochRecord, Trained, TrainingConfig, carve_validation, item_vectors, train,
-};
+use crate::pipeline::train::{EpochRecord, Trained, TrainingConfig, item_vectors, train};
 
 /// The folder under `models/` of the model trained on every user, which `export` ships.
 pub const SHIPPED_DIR: &str = "shipped";
@@ -57,15 +55,8 @@ pub fn fit(
     interactions: &Interactions,
     device: &Device,
 ) -> (Trained, TrainMetrics) {
-    let (kept, valid) = carve_validation(
-        interactions,
-        config.validation_fraction,
-        config.validation_k,
-        config.seed,
-    );
     let mut config = config.clone();
-    config.model.num_users = kept.num_users();
-    config.model.num_items = interactions.num_items;
+    let (kept, valid) = config.carve_validation(interactions);
     let start = Instant::now();
     let trained = train(&config, &kept, &inputs.content, &valid, device);
     let seconds_total = start.elapsed().as_secs_f64();

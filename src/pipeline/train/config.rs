@@ -11,6 +11,7 @@ use crate::engine::model::TwoTowerConfig;
 use crate::engine::model::loss::LossKind;
 use crate::engine::personalize::PersonalizeConfig;
 use crate::engine::score::RankingConfig;
+use crate::pipeline::data::split::{Interactions, VisitorCase};
 
 /// Everything that decides a training run; saved beside the weights and in the bundle.
 #[derive(Config, Debug)]
@@ -180,6 +181,20 @@ impl TrainingConfig {
             )));
         }
         Ok(config)
+    }
+
+    /// Carves this config's validation visitors out of `train` (see [`super::carve_validation`])
+    /// and sizes the model to the users and items kept for training.
+    pub fn carve_validation(&mut self, train: &Interactions) -> (Interactions, Vec<VisitorCase>) {
+        let (kept, valid) = super::carve_validation(
+            train,
+            self.validation_fraction,
+            self.validation_k,
+            self.seed,
+        );
+        self.model.num_users = kept.num_users();
+        self.model.num_items = kept.num_items;
+        (kept, valid)
     }
 }
 
