@@ -121,7 +121,7 @@ def load_data(data_dir, visitors_path, user_ids_path, config):
 
 
 class Mlp(torch.nn.Module):
-    """Linear -> ReLU -> dropout ... -> Linear (src/model/mlp.rs; torch's Linear init matches
+    """Linear -> ReLU -> dropout ... -> Linear (src/engine/model/mlp.rs; torch's Linear init matches
     burn's KaimingUniform(gain 1/sqrt 3): U(±1/sqrt(fan_in)) for weight and bias)."""
 
     def __init__(self, d_in, hidden, d_out, dropout):
@@ -140,7 +140,7 @@ class Mlp(torch.nn.Module):
 
 
 class TwoTower(torch.nn.Module):
-    """src/model/two_tower.rs, user_tower.rs, item_tower.rs."""
+    """src/engine/model/two_tower.rs, user_tower.rs, item_tower.rs."""
 
     def __init__(self, m, content):
         super().__init__()
