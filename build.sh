@@ -9,9 +9,9 @@
 #   ./build.sh webgpu   adds the WebGPU module to the dist/ `./build.sh cpu` made (run.sh serves
 #                       in between)
 #   MOVIE_GENIE_PROFILE  cargo profile (default release: what ships, with LTO and wasm-opt, the
-#                        slowest to build; the WebGPU module then uses release-webgpu, sized
-#                        for its download; wasm-dev shares the browser tests' incremental
-#                        build, for trying the page)
+#                        slowest to build; the CPU module then uses release-cpu and the
+#                        WebGPU module release-webgpu, each sized for its download; wasm-dev
+#                        shares the browser tests' incremental build, for trying the page)
 #   MOVIE_GENIE_BENCH=1  the benchmark build perf/run.sh makes: both modules also carry the
 #                        benchmark page's API (`bench` feature, src/web/bench.rs), which `?bench`
 #                        needs. Never what ships; test builds always have it.
@@ -43,6 +43,7 @@ profile="${MOVIE_GENIE_PROFILE:-release}"
 opt_level="${WASM_OPT_LEVEL:--O3}"
 opt_level_webgpu="${WASM_OPT_LEVEL_WEBGPU:--Oz}"
 webgpu_release_profile=release-webgpu
+cpu_release_profile=release-cpu
 bench=()
 if [ "${MOVIE_GENIE_BENCH:-0}" = 1 ]; then bench=(--features bench); fi
 
@@ -85,7 +86,7 @@ for flavour in "${flavours[@]}"; do
             build_flavour webgpu "$webgpu_release_profile" "$opt_level_webgpu" \
                 --no-default-features --features webgpu,console_error_panic_hook "${bench[@]}"
         else
-            build_flavour cpu "$profile" "$opt_level" "${bench[@]}"
+            build_flavour cpu "$cpu_release_profile" "$opt_level" "${bench[@]}"
         fi
     elif [ -n "$test_module" ]; then
         cp -R "pkg/$test_module" "pkg/$flavour"
@@ -124,7 +125,7 @@ scripts/stamp-build.sh dist
 
 size() { wc -c < "$1" | tr -d ' '; }
 gz() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
-echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (WebGPU: $webgpu_release_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")${bench:+, benchmark build}"
+echo "build.sh: profile $profile$([ "$profile" = release ] && echo " (CPU: $cpu_release_profile, WebGPU: $webgpu_release_profile), wasm-opt $opt_level (WebGPU: $opt_level_webgpu)")${bench:+, benchmark build}"
 for flavour in "${flavours[@]}"; do
     m="pkg/$flavour/movie_genie_bg.wasm"
     echo "build.sh: $flavour wasm $(size "$m") bytes raw, $(gz "$m") gzip; glue $(size "pkg/$flavour/movie_genie.js") bytes"
