@@ -282,6 +282,9 @@ class GenieClient {
   }
 
   async #saveQueued() {
+    // The first batch waits for the current task to end, so changes made together (one
+    // handler's several thumbs) share it rather than the first going alone.
+    await null;
     while (this.#queue.length) {
       const batch = this.#queue.splice(0);
       try {
