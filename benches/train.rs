@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use indicatif::ProgressBar;
 use movie_genie::pipeline::stages::Paths;
 use movie_genie::pipeline::stages::inputs::{counts, load_inputs};
-use movie_genie::pipeline::train::{Trainer, TrainingConfig};
+use movie_genie::pipeline::train::{Trainer, TrainingConfig, training_threads};
 
 fn epoch(c: &mut Criterion) {
     let data = PathBuf::from(
@@ -49,11 +49,7 @@ fn epoch(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(60));
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    group.bench_function(format!("epoch/{threads}"), |b| {
+    group.bench_function(format!("epoch/{}", training_threads()), |b| {
         b.iter(|| trainer.epoch(&ProgressBar::hidden()))
     });
     group.finish();

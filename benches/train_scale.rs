@@ -90,7 +90,7 @@ fn main() {
         "epoch_s": epoch_s,
         "loss": loss,
         "peak_mib": peak_mib(),
-        "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "threads": movie_genie::pipeline::train::training_threads(),
     });
     println!("{line}");
 }

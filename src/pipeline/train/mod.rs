@@ -102,6 +102,15 @@ pub fn carve_validation(
     (kept, cases)
 }
 
+/// How many threads burn-flex's rayon pool trains on: `RAYON_NUM_THREADS`, else every core.
+pub fn training_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// One training run's state: the model, its optimiser, and what batches are drawn from.
 pub struct Trainer {
     config: TrainingConfig,
