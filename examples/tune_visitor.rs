@@ -13,12 +13,13 @@ use movie_genie::engine::score::RankingConfig;
 use movie_genie::pipeline::data::split::GIVEN_COUNTS;
 use movie_genie::pipeline::eval::baselines::{Ease, EaseConfig};
 use movie_genie::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
+use movie_genie::pipeline::eval::two_tower::TwoTowerVisitor;
 use movie_genie::pipeline::eval::{VisitorScorer, evaluate_visitors};
 use movie_genie::pipeline::stages::Paths;
 use movie_genie::pipeline::stages::evaluate::CachedVisitors;
 use movie_genie::pipeline::stages::inputs::load_inputs;
 use movie_genie::pipeline::stages::train::load_trained;
-use movie_genie::pipeline::train::{TwoTowerVisitor, carve_validation};
+use movie_genie::pipeline::train::carve_validation;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -102,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         p.prior_weight = prior_weight;
         let mut scorer = TwoTowerVisitor::new(
             &trained.model,
-            trained.items.clone(),
+            &trained.items,
             inputs.content.genres.clone(),
             p,
             config.ranking.clone(),

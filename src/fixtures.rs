@@ -151,3 +151,58 @@ pub fn synthetic_bundle(spec: &SyntheticSpec, seed: u64) -> Bundle {
     )
     .expect("the synthetic bundle should validate")
 }
+
+/// Visitors with fixed thumbs (MovieLens ids, thumbs −1/+1/+2) on the shipped bundle: five
+/// horror films, five Pixar films, three of each with Jaws disliked, one film liked.
+pub const FIXED_VISITORS: [&[(u32, i8)]; 4] = [
+    &[(1258, 2), (1387, 2), (1982, 2), (1997, 2), (1407, 2)],
+    &[(1, 2), (3114, 2), (2355, 2), (4886, 2), (6377, 2)],
+    &[
+        (1258, 2),
+        (1982, 2),
+        (1997, 2),
+        (1, 2),
+        (6377, 2),
+        (68954, 2),
+        (1387, -1),
+    ],
+    &[(356, 1)],
+];
+
+/// Where the shipped bundle's top 20 for [`FIXED_VISITORS`] is recorded (relative to the
+/// package root): written by the native recommender (`tests/shipped_bundle.rs`), which ranks
+/// as `evaluate` does (`tests/two_tower_synthetic.rs`), and reproduced by the browser
+/// (`tests/web.rs`).
+pub const FIXED_TOP20_FILE: &str = "tests/fixtures/shipped-top20.json";
+
+/// One fixed visitor's recorded top 20: `(movie id, score)`, best first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FixedTop20 {
+    pub thumbs: Vec<(u32, i8)>,
+    pub top: Vec<(u32, f32)>,
+}
+
+/// Where `got` departs from the recorded list `want`: a different movie at a rank, or a score
+/// off by 1e-4 or more; `None` when they agree.
+pub fn top20_difference(want: &[(u32, f32)], got: &[(u32, f32)]) -> Option<String> {
+    if want.len() != got.len() {
+        return Some(format!("expected {} movies, got {}", want.len(), got.len()));
+    }
+    want.iter().zip(got).enumerate().find_map(|(rank, (w, g))| {
+        if w.0 != g.0 {
+            Some(format!(
+                "rank {}: expected movie {}, got {}",
+                rank + 1,
+                w.0,
+                g.0
+            ))
+        } else if (w.1 - g.1).abs() >= 1e-4 {
+            Some(format!(
+                "movie {}: expected score {}, got {}",
+                w.0, w.1, g.1
+            ))
+        } else {
+            None
+        }
+    })
+}

@@ -7,6 +7,7 @@ use burn::tensor::Device;
 use movie_genie::engine::bundle::Bundle;
 use movie_genie::engine::recommender::{Recommendation, Recommender};
 use movie_genie::engine::{MovieId, Thumbs};
+use movie_genie::fixtures::{FIXED_TOP20_FILE, FIXED_VISITORS, FixedTop20, top20_difference};
 use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::movie_ids::{FIRST_ADDED_ID, MOVIE_IDS_FILE, MovieIds};
@@ -197,4 +198,44 @@ fn the_committed_registry_agrees_with_the_committed_bundle() {
         .expect("the registry should agree with the bundle");
     assert_eq!(ids, before, "every catalog film is registered already");
     assert!(ids.len() > 9_000, "{} films", ids.len());
+}
+
+/// The fixed visitors' top 20 on the committed bundle is the one recorded for the browser to
+/// reproduce. After an export, `MOVIE_GENIE_BLESS=1 cargo test --test shipped_bundle` records
+/// the new bundle's lists.
+#[test]
+fn the_fixed_visitors_get_the_recorded_top_20() {
+    let lists: Vec<FixedTop20> = FIXED_VISITORS
+        .iter()
+        .map(|thumbs| {
+            let mut r = recommender();
+            for &(id, t) in *thumbs {
+                let thumbs = Thumbs::try_from(t).expect("fixed thumbs are valid");
+                r.rate(MovieId(id), thumbs)
+                    .expect("fixed movies are in the catalog");
+            }
+            let top = pollster::block_on(r.recommend(20)).expect("recommendations");
+            FixedTop20 {
+                thumbs: thumbs.to_vec(),
+                top: top.iter().map(|m| (m.movie_id.0, m.score)).collect(),
+            }
+        })
+        .collect();
+    if std::env::var_os("MOVIE_GENIE_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&lists).unwrap();
+        std::fs::write(FIXED_TOP20_FILE, text + "\n").unwrap();
+    }
+    let text = std::fs::read_to_string(FIXED_TOP20_FILE).expect("the recorded lists");
+    let recorded: Vec<FixedTop20> = serde_json::from_str(&text).expect("the recorded lists parse");
+    assert_eq!(recorded.len(), lists.len());
+    for (want, got) in recorded.iter().zip(&lists) {
+        assert_eq!(want.thumbs, got.thumbs);
+        if let Some(diff) = top20_difference(&want.top, &got.top) {
+            panic!(
+                "visitor {:?}: {diff}; if the bundle was re-exported, record its lists with \
+                 MOVIE_GENIE_BLESS=1 cargo test --test shipped_bundle",
+                want.thumbs
+            );
+        }
+    }
 }

@@ -194,6 +194,31 @@ async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
     }
 }
 
+/// The browser's CPU engine gives the fixed visitors the top 20 the native recommender recorded
+/// (`tests/shipped_bundle.rs`), which is `evaluate`'s ranking (`tests/two_tower_synthetic.rs`).
+#[cfg(feature = "real-bundle")]
+#[wasm_bindgen_test]
+async fn the_fixed_visitors_get_the_top_20_evaluate_gives() {
+    use movie_genie::fixtures::{FixedTop20, top20_difference};
+    let recorded: Vec<FixedTop20> =
+        serde_json::from_str(include_str!("fixtures/shipped-top20.json")).expect("recorded lists");
+    let bytes = include_bytes!("../www/assets/movie-genie.bundle").to_vec();
+    for visitor in &recorded {
+        let g = genie(bytes.clone(), false, None).await;
+        for &(id, thumbs) in &visitor.thumbs {
+            rate(&g, id, f64::from(thumbs));
+        }
+        let got: Vec<(u32, f32)> = recommend(&g, 20)
+            .await
+            .iter()
+            .map(|r| (r.movie_id, r.score))
+            .collect();
+        if let Some(diff) = top20_difference(&visitor.top, &got) {
+            panic!("visitor {:?}: {diff}", visitor.thumbs);
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn webgpu_and_cpu_give_the_same_top_20() {
     // SwiftShader runs each of the ~45 kernels of a fine-tuning step in ~10 ms and the page

@@ -9,6 +9,7 @@ pub mod device_rank;
 pub mod model;
 pub mod personalize;
 pub mod rank;
+pub mod ranker;
 pub mod ratings;
 pub mod recommender;
 pub mod score;

@@ -1,10 +1,9 @@
 //! The visitor's recommender, shared by the browser and native code: it holds the loaded bundle
-//! (frozen user tower, dequantised item vectors for fine-tuning, the compressed table for
-//! ranking, the catalog) and the visitor's thumbs. An update fine-tunes the visitor's vector
-//! (`FrozenUserTower::personalize`), reads it back (`into_data_async`, the only read the
-//! browser's WebGPU allows), then ranks the whole catalog in one dot product per row
-//! (`score`: cosine / τ + β · item bias, β the visitor's popularity weight), on the CPU's int8
-//! kernel or, for a large catalog on WebGPU, on the device (`device_rank`).
+//! (frozen user tower, the catalog, the [`Ranker`] over the compressed table) and the visitor's
+//! thumbs. An update fine-tunes the visitor's vector (`FrozenUserTower::personalize`), reads it
+//! back (`into_data_async`, the only read the browser's WebGPU allows), then ranks the whole
+//! catalog through the ranker `evaluate` also scores with, on the CPU's int8 kernel or, for a
+//! large catalog on WebGPU, on the device (`device_rank`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,13 +13,10 @@ use serde::Serialize;
 
 use crate::engine::bundle::{Bundle, BundleError, CatalogEntry, ItemTable, NamedTensor};
 use crate::engine::device_rank::DeviceTable;
-use crate::engine::personalize::{
-    FrozenUserTower, ItemVectors, PersonalizeConfig, PersonalizeError,
-};
-use crate::engine::rank::{RankError, TopK};
-use crate::engine::score::{
-    Genres, QuerySpace, RankingConfig, ScoreError, check_popularity_weight, reason, table_items,
-};
+use crate::engine::personalize::{FrozenUserTower, PersonalizeConfig, PersonalizeError};
+use crate::engine::rank::RankError;
+use crate::engine::ranker::{Because, Ranked, Ranker};
+use crate::engine::score::{Genres, QuerySpace, ScoreError, check_popularity_weight};
 use crate::engine::{ItemIndex, MovieId, Thumbs, ThumbsError};
 
 /// Milliseconds since any fixed origin (`performance.now` in the browser, `Instant` natively).
@@ -222,17 +218,13 @@ pub struct Recommender {
     by_popularity: Vec<usize>,
     /// Rows added after training (`new` in the catalog).
     new_rows: Vec<ItemIndex>,
-    ranker: TopK,
+    ranker: Ranker,
     /// The ranking table on the device, for large catalogs on WebGPU (`with_device_ranking`).
     device_table: Option<Arc<DeviceTable>>,
-    items: ItemVectors,
-    genres: Genres,
     tower: FrozenUserTower,
     config: PersonalizeConfig,
-    ranking: RankingConfig,
     /// The visitor's `β` (the page's "familiar ↔ discover" control); starts at the bundle's.
     popularity_weight: f64,
-    space: QuerySpace,
     ratings: Vec<(MovieId, Thumbs)>,
     last: Option<UserVector>,
     clock: Option<Clock>,
@@ -243,7 +235,7 @@ impl std::fmt::Debug for Recommender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recommender")
             .field("catalog", &self.catalog.len())
-            .field("dim", &self.items.dim)
+            .field("dim", &self.ranker.items().dim)
             .field("ratings", &self.ratings)
             .finish_non_exhaustive()
     }
@@ -265,10 +257,6 @@ impl Recommender {
             .collect();
         let prior = data(weights.prior);
         let tower = FrozenUserTower::new(layers, prior, temperature, device);
-
-        // Dequantise once: personalisation and reasons read vectors, ranking stays compressed.
-        let items = table_items(&bundle.items.dequantize(), bundle.items.dim(), bias_scale);
-        let space = QuerySpace::new(&items, temperature, bias_scale);
 
         let mut by_id = HashMap::with_capacity(bundle.catalog.len());
         for (row, entry) in bundle.catalog.iter().enumerate() {
@@ -311,20 +299,22 @@ impl Recommender {
             ..Stats::default()
         };
         Ok(Self {
+            ranker: Ranker::new(
+                bundle.items,
+                temperature,
+                bias_scale,
+                genres,
+                serving.ranking,
+            ),
             catalog: bundle.catalog,
             by_id,
             folded_titles,
             by_popularity,
             new_rows,
-            ranker: TopK::by_row(bundle.items),
             device_table: None,
-            items,
-            genres,
             tower,
             config: serving.personalize,
-            ranking: serving.ranking,
             popularity_weight,
-            space,
             ratings: Vec::new(),
             last: None,
             clock: None,
@@ -370,12 +360,12 @@ impl Recommender {
 
     /// The temperature τ the ranking query divides by.
     pub fn temperature(&self) -> f64 {
-        self.space.temperature
+        self.ranker.space().temperature
     }
 
     /// The item-bias scale `s` (last query component).
     pub fn bias_scale(&self) -> f32 {
-        self.space.bias_scale
+        self.ranker.space().bias_scale
     }
 
     fn index_of(&self, id: MovieId) -> Result<ItemIndex, RecommendError> {
@@ -462,7 +452,7 @@ impl Recommender {
         let started = self.clock.map(|clock| clock());
         let scoring = self.device_table.as_ref().map(|table| DeviceScoring {
             table: Arc::clone(table),
-            space: self.space.clone(),
+            space: self.ranker.space().clone(),
             popularity_weight: self.popularity_weight,
         });
         if let Some(last) = self.last.as_ref().filter(|l| l.ratings == self.ratings) {
@@ -479,7 +469,9 @@ impl Recommender {
             .iter()
             .map(|&(id, thumbs)| Ok((self.index_of(id)?, thumbs)))
             .collect::<Result<_, RecommendError>>()?;
-        let tensor = self.tower.personalize(&self.items, &rated, &self.config)?;
+        let tensor = self
+            .tower
+            .personalize(self.ranker.items(), &rated, &self.config)?;
         Ok(PendingUser {
             ratings: self.ratings.clone(),
             state: Pending::Computed(tensor),
@@ -498,35 +490,19 @@ impl Recommender {
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let started = self.clock.map(|clock| clock());
         let rated = self.rows_of(&user.ratings);
-        let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
-        let boost = self.genres.boost(&rated, &self.ranking);
         // Scores from the device hold for the popularity weight they were computed for.
         let scored = user
             .scores
             .take()
             .filter(|s| s.popularity_weight == self.popularity_weight);
-        let top = match &scored {
-            Some(scores) => {
-                self.ranker
-                    .select_scored(&scores.values, k, &exclude, boost.as_deref())?
-            }
-            None => {
-                let q = self.space.query(&user.vector, self.popularity_weight);
-                match &boost {
-                    Some(boost) => self.ranker.query_boosted(&q, k, &exclude, boost)?,
-                    None => self.ranker.query_with_exclusions(&q, k, &exclude)?,
-                }
-            }
-        };
-        let liked: Vec<ItemIndex> = rated
-            .iter()
-            .filter(|(_, t)| t.is_positive())
-            .map(|(i, _)| *i)
-            .collect();
-        let out = top
-            .into_iter()
-            .map(|(index, score)| self.explained(index, score, &liked))
-            .collect();
+        let top = self.ranker.top(
+            &user.vector,
+            &rated,
+            self.popularity_weight,
+            k,
+            scored.as_ref().map(|s| s.values.as_slice()),
+        )?;
+        let out = top.into_iter().map(|r| self.recommendation(r)).collect();
         self.stats = Stats {
             personalize_ms: user.personalize_ms.or(if user.reused {
                 self.stats.personalize_ms
@@ -608,7 +584,7 @@ impl Recommender {
 
     /// The bundle's popularity weight: the shipped operating point.
     pub fn default_popularity_weight(&self) -> f64 {
-        self.ranking.popularity_weight
+        self.ranker.config().popularity_weight
     }
 
     /// The visitor vector of the last update, `[output_dim]`.
@@ -619,12 +595,11 @@ impl Recommender {
     /// The `k` movies whose vectors are nearest to `id`'s (cosine over the compressed table).
     pub fn similar(&self, id: MovieId, k: usize) -> Result<Vec<Recommendation>, RecommendError> {
         let index = self.index_of(id)?;
-        let mut query = self.items.row(index.0 as usize).to_vec();
-        query.push(0.0);
-        let top = self.ranker.query_with_exclusions(&query, k, &[index])?;
-        Ok(top
+        Ok(self
+            .ranker
+            .similar(index, k)?
             .into_iter()
-            .map(|(i, score)| self.recommendation(i, score, None))
+            .map(|r| self.recommendation(r))
             .collect())
     }
 
@@ -657,31 +632,17 @@ impl Recommender {
             return Ok(Vec::new());
         };
         let rated = self.rows_of(&user.ratings);
-        let liked: Vec<ItemIndex> = rated
-            .iter()
-            .filter(|(_, t)| t.is_positive())
-            .map(|(i, _)| *i)
-            .collect();
-        // The main list's score from the same kernel over the compressed table, then kept for
-        // the new rows only.
-        let q = self.space.query(&user.vector, self.popularity_weight);
-        let mut scores = vec![0f32; self.catalog.len()];
-        self.ranker.scores_into(&q, &mut scores)?;
-        if let Some(boost) = self.genres.boost(&rated, &self.ranking) {
-            scores.iter_mut().zip(&boost).for_each(|(s, b)| *s += b);
-        }
-        let mut scored: Vec<(ItemIndex, f32)> = self
-            .new_rows
-            .iter()
-            .filter(|i| !rated.iter().any(|(r, _)| r == *i))
-            .filter(|&&i| liked.is_empty() || liked.iter().any(|&l| self.genres.share(l, i)))
-            .map(|&i| (i, scores[i.0 as usize]))
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(scored
+        Ok(self
+            .ranker
+            .top_among(
+                &self.new_rows,
+                &user.vector,
+                &rated,
+                self.popularity_weight,
+                k,
+            )?
             .into_iter()
-            .take(k)
-            .map(|(index, score)| self.explained(index, score, &liked))
+            .map(|r| self.recommendation(r))
             .collect())
     }
 
@@ -693,40 +654,29 @@ impl Recommender {
             .collect()
     }
 
-    /// A recommendation with its reason: the nearest liked movie of a shared genre, or
-    /// [`TASTE_REASON`] once the visitor likes anything.
-    fn explained(&self, index: ItemIndex, score: f32, liked: &[ItemIndex]) -> Recommendation {
-        let because = reason(
-            &self.items,
-            &self.genres,
-            index,
-            liked,
-            self.ranking.reason_min_cosine,
-        );
-        let mut rec = self.recommendation(index, score, because);
-        if because.is_none() && !liked.is_empty() {
-            rec.because = Some(TASTE_REASON.to_string());
-        }
-        rec
-    }
-
-    fn recommendation(
-        &self,
-        index: ItemIndex,
-        score: f32,
-        because: Option<ItemIndex>,
-    ) -> Recommendation {
-        let e = &self.catalog[index.0 as usize];
-        let because = because.map(|b| &self.catalog[b.0 as usize]);
+    /// A ranked movie as the page shows it, its reason in words.
+    fn recommendation(&self, ranked: Ranked) -> Recommendation {
+        let e = &self.catalog[ranked.index.0 as usize];
+        let (because, because_movie_id) = match ranked.because {
+            Because::Liked(movie) => {
+                let liked = &self.catalog[movie.0 as usize];
+                (
+                    Some(format!("Because you liked {}", liked.label())),
+                    Some(liked.movie_id),
+                )
+            }
+            Because::Taste => (Some(TASTE_REASON.to_string()), None),
+            Because::Nothing => (None, None),
+        };
         Recommendation {
             movie_id: e.movie_id,
             title: e.title.clone(),
             year: e.year,
             label: e.label(),
             genres: e.genres.clone(),
-            score,
-            because: because.map(|b| format!("Because you liked {}", b.label())),
-            because_movie_id: because.map(|b| b.movie_id),
+            score: ranked.score,
+            because,
+            because_movie_id,
             new: e.new,
         }
     }
@@ -833,12 +783,14 @@ mod tests {
         // The only liked movie is the reason of every recommendation near enough to it.
         let title = r.entry(liked).unwrap().label();
         let named = format!("Because you liked {title}");
-        let liked_row = r.items.row(r.by_id[&liked].0 as usize).to_vec();
+        let liked_row = r.ranker.items().row(r.by_id[&liked].0 as usize).to_vec();
         for rec in &warm {
-            let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);
+            let row = r.ranker.items().row(r.by_id[&rec.movie_id].0 as usize);
             let cos: f32 = row.iter().zip(&liked_row).map(|(a, b)| a * b).sum();
-            let near = f64::from(cos) >= r.ranking.reason_min_cosine
-                && r.genres.share(r.by_id[&liked], r.by_id[&rec.movie_id]);
+            let near = f64::from(cos) >= r.ranker.config().reason_min_cosine
+                && r.ranker
+                    .genres()
+                    .share(r.by_id[&liked], r.by_id[&rec.movie_id]);
             assert_eq!(rec.because_movie_id, near.then_some(liked), "cosine {cos}");
             let want = if near { named.as_str() } else { TASTE_REASON };
             assert_eq!(rec.because.as_deref(), Some(want));
@@ -849,11 +801,11 @@ mod tests {
         let top = r.by_id[&warm[0].movie_id].0 as usize;
         let expected = u
             .iter()
-            .zip(r.items.row(top))
+            .zip(r.ranker.items().row(top))
             .map(|(a, b)| a * b)
             .sum::<f32>()
             / r.temperature() as f32
-            + r.items.bias[top];
+            + r.ranker.items().bias[top];
         assert!(
             (warm[0].score - expected).abs() < 0.05,
             "{expected} vs {warm:?}"
@@ -868,17 +820,17 @@ mod tests {
         r.rate(b, Thumbs::Up).unwrap();
         let recs = pollster::block_on(r.recommend(10)).unwrap();
         for rec in recs {
-            let row = r.items.row(r.by_id[&rec.movie_id].0 as usize);
+            let row = r.ranker.items().row(r.by_id[&rec.movie_id].0 as usize);
             let cos = |id: MovieId| -> f32 {
-                let v = r.items.row(r.by_id[&id].0 as usize);
+                let v = r.ranker.items().row(r.by_id[&id].0 as usize);
                 v.iter().zip(row).map(|(x, y)| x * y).sum()
             };
             let index = r.by_id[&rec.movie_id];
             let nearest = [a, b]
                 .into_iter()
-                .filter(|id| r.genres.share(r.by_id[id], index))
+                .filter(|id| r.ranker.genres().share(r.by_id[id], index))
                 .max_by(|x, y| cos(*x).total_cmp(&cos(*y)).then(y.cmp(x)))
-                .filter(|id| f64::from(cos(*id)) >= r.ranking.reason_min_cosine);
+                .filter(|id| f64::from(cos(*id)) >= r.ranker.config().reason_min_cosine);
             assert_eq!(rec.because_movie_id, nearest);
             if nearest.is_none() {
                 assert_eq!(rec.because.as_deref(), Some(TASTE_REASON));
@@ -942,14 +894,18 @@ mod tests {
         );
         // With β = 0 the order is by the visitor's vector without the shared direction alone.
         let u = r.last_vector().unwrap().to_vec();
-        let along: f32 = u.iter().zip(&r.space.shared).map(|(a, b)| a * b).sum();
+        let along: f32 = u
+            .iter()
+            .zip(&r.ranker.space().shared)
+            .map(|(a, b)| a * b)
+            .sum();
         let u: Vec<f32> = u
             .iter()
-            .zip(&r.space.shared)
+            .zip(&r.ranker.space().shared)
             .map(|(a, m)| a - along * m)
             .collect();
         let cos = |id: MovieId| -> f32 {
-            let v = r.items.row(r.by_id[&id].0 as usize);
+            let v = r.ranker.items().row(r.by_id[&id].0 as usize);
             v.iter().zip(&u).map(|(x, y)| x * y).sum()
         };
         assert!(
@@ -1014,9 +970,20 @@ mod tests {
         let sims = r.similar(MovieId(1), 5).unwrap();
         assert_eq!(sims.len(), 5);
         assert!(!ids(&sims).contains(&MovieId(1)));
-        let v0 = r.items.row(0);
+        let v0 = r.ranker.items().row(0);
         let mut exact: Vec<(usize, f32)> = (1..50)
-            .map(|i| (i, r.items.row(i).iter().zip(v0).map(|(a, b)| a * b).sum()))
+            .map(|i| {
+                (
+                    i,
+                    r.ranker
+                        .items()
+                        .row(i)
+                        .iter()
+                        .zip(v0)
+                        .map(|(a, b)| a * b)
+                        .sum(),
+                )
+            })
             .collect();
         exact.sort_by(|a, b| b.1.total_cmp(&a.1));
         assert_eq!(r.by_id[&sims[0].movie_id].0 as usize, exact[0].0);

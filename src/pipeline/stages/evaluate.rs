@@ -24,6 +24,7 @@ use crate::pipeline::eval::protocol::{
     BaselineConfigs, ProtocolCases, baselines_on_visitors, fit_baselines, run_baselines,
 };
 use crate::pipeline::eval::tradeoff::{TradeoffPoint, tradeoff_svg};
+use crate::pipeline::eval::two_tower::{TwoTowerVisitor, TwoTowerWarm};
 use crate::pipeline::eval::{
     EvalError, MethodReport, Report, SplitSpread, VisitorResult, VisitorScorer, WarmResult,
     evaluate_visitors, evaluate_warm,
@@ -31,9 +32,7 @@ use crate::pipeline::eval::{
 use crate::pipeline::stages::Paths;
 use crate::pipeline::stages::inputs::{Inputs, Prepared};
 use crate::pipeline::stages::train::{TrainMetrics, fit, load_trained};
-use crate::pipeline::train::{
-    Trained, TrainingConfig, TwoTowerVisitor, TwoTowerWarm, carve_validation,
-};
+use crate::pipeline::train::{Trained, TrainingConfig, carve_validation};
 
 /// Seeds of the random visitor splits `evaluate` repeats the visitor protocol over.
 pub const SPLIT_SEEDS: [u64; 3] = [1, 2, 3];
@@ -348,7 +347,7 @@ pub fn cold_start_results(
         }
         let scorer = TwoTowerVisitor::new(
             &trained.model,
-            items,
+            &items,
             content.genres.clone(),
             config.personalize.clone(),
             config.ranking.clone(),
@@ -418,8 +417,8 @@ fn named_reasons(
         for &item in list {
             total += 1;
             let because = reason(
-                scorer.items(),
-                scorer.genres(),
+                scorer.ranker().items(),
+                scorer.ranker().genres(),
                 item,
                 &liked,
                 config.ranking.reason_min_cosine,

@@ -17,12 +17,13 @@ use crate::engine::score::ranking_table;
 use crate::pipeline::add_movies::ItemTowerFile;
 use crate::pipeline::data::prepare::write_json;
 use crate::pipeline::data::split::{GIVEN_COUNTS, Interactions, read_visitor_ids};
+use crate::pipeline::eval::two_tower::TwoTowerVisitor;
 use crate::pipeline::export::{compress_smallest, serving_bundle, write_atomic as write_bundle};
 use crate::pipeline::movie_ids::{MovieIds, lock};
 use crate::pipeline::stages::Paths;
 use crate::pipeline::stages::inputs::Prepared;
 use crate::pipeline::stages::train::{SHIPPED_DIR, load_trained};
-use crate::pipeline::train::{TwoTowerVisitor, carve_validation};
+use crate::pipeline::train::carve_validation;
 
 /// Attribution shown with every bundle (MovieLens usage licence, TMDB terms).
 pub const ATTRIBUTION: &str = "Ratings: MovieLens ml-latest-small, F. Maxwell Harper and Joseph A. Konstan. 2015. \

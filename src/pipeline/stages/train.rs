@@ -18,10 +18,15 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::model::TwoTowerModel;
+use crate::engine::personalize::ItemVectors;
+use crate::engine::score::Genres;
 use crate::pipeline::data::movielens::DataError;
 use crate::pipeline::data::prepare::{write_file_atomic, write_json};
-use crate::pipeline::data::split::Interactions;
+use crate::pipeline::data::split::{Interactions, VisitorCase};
 use crate::pipeline::data::tables::write_atomic;
+use crate::pipeline::eval::baselines::MostPopular;
+use crate::pipeline::eval::evaluate_visitors;
+use crate::pipeline::eval::two_tower::validation_ndcg;
 use crate::pipeline::stages::Paths;
 use crate::pipeline::stages::inputs::{Inputs, Prepared};
 use crate::pipeline::train::plot::training_curves_svg;
@@ -58,7 +63,8 @@ pub fn fit(
     let mut config = config.clone();
     let (kept, valid) = config.carve_validation(interactions);
     let start = Instant::now();
-    let trained = train(&config, &kept, &inputs.content, &valid, device);
+    let validate = validation_visitors(&config, &kept, &inputs.content.genres, &valid, device);
+    let trained = train(&config, &kept, &inputs.content, Some(&validate), device);
     let seconds_total = start.elapsed().as_secs_f64();
     let metrics = TrainMetrics {
         best_epoch: trained.best_epoch,
@@ -79,6 +85,26 @@ pub fn fit(
         shipped_seconds: 0.0,
     };
     (trained, metrics)
+}
+
+/// Training's validation on `valid`, the visitors carved from the train users: the two-tower
+/// scorer `evaluate` uses, after printing most-popular's figure on them for reference.
+fn validation_visitors<'a>(
+    config: &'a TrainingConfig,
+    train: &Interactions,
+    genres: &'a Genres,
+    valid: &'a [VisitorCase],
+    device: &'a Device,
+) -> impl Fn(&TwoTowerModel, &ItemVectors) -> f64 + 'a {
+    let popular = MostPopular::fit(train);
+    let reference = evaluate_visitors(&popular, valid, train.num_items, 20)
+        .expect("most-popular gives one score per catalog item");
+    eprintln!(
+        "{} validation visitors; most-popular reaches ndcg@20 {:.4} on them",
+        valid.len(),
+        reference.ndcg
+    );
+    validation_ndcg(valid, genres, config, device)
 }
 
 /// Saves a model with its exact config and user ids in `dir`.
@@ -130,7 +156,7 @@ pub fn train_stage(
         trained.best_epoch
     );
     let start = Instant::now();
-    let shipped = train(&shipped_config, &all, &everyone.content, &[], device);
+    let shipped = train(&shipped_config, &all, &everyone.content, None, device);
     metrics.shipped_users = all.num_users();
     metrics.shipped_seconds = start.elapsed().as_secs_f64();
     save_model(&paths.models.join(SHIPPED_DIR), &shipped_config, &shipped)?;

@@ -19,13 +19,12 @@ use serde::{Deserialize, Serialize};
 
 pub use config::TrainingConfig;
 
+use crate::engine::Thumbs;
 use crate::engine::model::TwoTowerModel;
 use crate::engine::model::loss::{LossKind, binary_cross_entropy, margin_ranking, sampled_softmax};
-use crate::engine::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
-use crate::engine::score::{Genres, QuerySpace, RankingConfig, ranking_table, score_rows};
-use crate::engine::{ItemIndex, Thumbs};
+use crate::engine::personalize::ItemVectors;
+use crate::engine::score::Genres;
 use crate::pipeline::data::split::{Interactions, VisitorCase};
-use crate::pipeline::eval::{VisitorScorer, WarmScorer, evaluate_visitors};
 
 /// One epoch's figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -329,27 +328,21 @@ fn accidental_hits(
     mask
 }
 
-/// Trains on `train` (rows = users) with content features `content`, validating on `valid`
-/// after every epoch and keeping the best.
+/// A model's figure on the validation visitors, higher is better (the stage that trains says
+/// how it is measured): ndcg@20 of its item vectors after personalisation.
+pub type Validation<'a> = &'a dyn Fn(&TwoTowerModel, &ItemVectors) -> f64;
+
+/// Trains on `train` (rows = users) with content features `content`, measuring `validate` after
+/// every epoch and keeping the best; without it (the shipped model) the last epoch is kept.
 pub fn train(
     config: &TrainingConfig,
     train: &Interactions,
     content: &ContentMatrix,
-    valid: &[VisitorCase],
+    validate: Option<Validation>,
     device: &Device,
 ) -> Trained {
     let num_items = train.num_items;
     let mut trainer = Trainer::new(config, train, content, device);
-    if !valid.is_empty() {
-        let popular = crate::pipeline::eval::baselines::MostPopular::fit(train);
-        let reference = evaluate_visitors(&popular, valid, num_items, 20)
-            .expect("most-popular gives one score per catalog item");
-        eprintln!(
-            "{} validation visitors; most-popular reaches ndcg@20 {:.4} on them",
-            valid.len(),
-            reference.ndcg
-        );
-    }
     let mut history = Vec::new();
     let mut best: Option<(f64, usize, TwoTowerModel, ItemVectors)> = None;
     let batches = trainer.positives().div_ceil(config.batch_size);
@@ -367,17 +360,7 @@ pub fn train(
         bar.finish_and_clear();
         let model = trainer.model();
         let items = item_vectors(model, content, num_items);
-        let scorer = TwoTowerVisitor::new(
-            model,
-            items.clone(),
-            content.genres.clone(),
-            config.personalize.clone(),
-            config.ranking.clone(),
-            &trainer.device,
-        );
-        let valid_ndcg = evaluate_visitors(&scorer, valid, num_items, 20)
-            .expect("the scorer gives one score per catalog item")
-            .ndcg;
+        let valid_ndcg = validate.map_or(0.0, |validate| validate(model, &items));
         let record = EpochRecord {
             epoch,
             train_loss,
@@ -390,8 +373,7 @@ pub fn train(
             record.train_loss, record.valid_ndcg_at_20, record.seconds, record.train_seconds
         );
         history.push(record);
-        // Without validation visitors (the shipped model) the last epoch is kept.
-        if valid.is_empty() || best.as_ref().is_none_or(|(score, ..)| valid_ndcg > *score) {
+        if validate.is_none() || best.as_ref().is_none_or(|(score, ..)| valid_ndcg > *score) {
             best = Some((valid_ndcg, epoch, model.clone(), items));
         } else if epoch - best.as_ref().map_or(0, |b| b.1) >= config.patience {
             eprintln!(
@@ -463,168 +445,6 @@ pub fn user_tower_data(model: &TwoTowerModel) -> (Vec<(TensorData, TensorData)>,
         model.user.mlp.weights(),
         model.user.mean_input().into_data(),
     )
-}
-
-/// The two-tower model scoring a visitor through personalisation and the ranking score, as
-/// the browser does (in float: the browser's int8 table agrees to ~0.995 top-20 overlap).
-pub struct TwoTowerVisitor {
-    tower: FrozenUserTower,
-    items: ItemVectors,
-    genres: Genres,
-    table: Vec<f32>,
-    space: QuerySpace,
-    config: PersonalizeConfig,
-    ranking: RankingConfig,
-}
-
-impl TwoTowerVisitor {
-    /// Freezes the model's user tower for visitors.
-    pub fn new(
-        model: &TwoTowerModel,
-        items: ItemVectors,
-        genres: Genres,
-        config: PersonalizeConfig,
-        ranking: RankingConfig,
-        device: &Device,
-    ) -> Self {
-        let (layers, prior) = user_tower_data(model);
-        let tower = FrozenUserTower::new(layers, prior, model.temperature, &device.clone().inner());
-        let (table, bias_scale) = ranking_table(&items);
-        let space = QuerySpace::new(&items, model.temperature, bias_scale);
-        Self {
-            tower,
-            items,
-            genres,
-            table,
-            space,
-            config,
-            ranking,
-        }
-    }
-
-    /// The scorer of a trained model with the config's personalisation and ranking.
-    pub fn of(
-        trained: &Trained,
-        genres: &Genres,
-        config: &TrainingConfig,
-        device: &Device,
-    ) -> Self {
-        Self::new(
-            &trained.model,
-            trained.items.clone(),
-            genres.clone(),
-            config.personalize.clone(),
-            config.ranking.clone(),
-            device,
-        )
-    }
-
-    /// The same model ranking with other settings.
-    pub fn with_ranking(mut self, ranking: RankingConfig) -> Self {
-        self.ranking = ranking;
-        self
-    }
-
-    /// The visitor's unit vector.
-    pub fn user_vector(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
-        let user = self
-            .tower
-            .personalize(&self.items, given, &self.config)
-            .expect("evaluation cases index the catalog");
-        user.into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 user vector")
-    }
-
-    /// The ranking query for a visitor vector, as the browser forms it.
-    pub fn query(&self, user: &[f32]) -> Vec<f32> {
-        self.space.query(user, self.ranking.popularity_weight)
-    }
-
-    /// Every item's score for a visitor vector and the thumbs it was fitted to.
-    pub fn score_vector(&self, user: &[f32], given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
-        let mut scores = score_rows(&self.table, &self.query(user));
-        if let Some(boost) = self.genres.boost(given, &self.ranking) {
-            scores.iter_mut().zip(boost).for_each(|(s, b)| *s += b);
-        }
-        scores
-    }
-
-    /// The item vectors it ranks.
-    pub fn items(&self) -> &ItemVectors {
-        &self.items
-    }
-
-    /// The catalog's genres.
-    pub fn genres(&self) -> &Genres {
-        &self.genres
-    }
-}
-
-impl VisitorScorer for TwoTowerVisitor {
-    fn name(&self) -> String {
-        "two-tower".into()
-    }
-
-    fn score_visitor(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
-        self.score_vector(&self.user_vector(given), given)
-    }
-}
-
-/// The two-tower model scoring its own train users by id (the warm protocol); users it did not
-/// train on (its validation visitors) are scored as visitors from their training thumbs.
-pub struct TwoTowerWarm {
-    users: Vec<Vec<f32>>,
-    rows: std::collections::HashMap<u32, usize>,
-    visitor: TwoTowerVisitor,
-}
-
-impl TwoTowerWarm {
-    /// Precomputes every train user's vector.
-    pub fn new(
-        trained: &Trained,
-        genres: &Genres,
-        config: &TrainingConfig,
-        device: &Device,
-    ) -> Self {
-        let model = trained.model.valid();
-        let device_inner = model.user.embedding.weight.val().device();
-        let n = trained.user_ids.len();
-        let ids = Tensor::<1, Int>::from_data(
-            TensorData::new((0..n as i64).collect::<Vec<_>>(), [n]),
-            &device_inner,
-        );
-        let flat = model
-            .user
-            .forward(ids)
-            .into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 user vectors");
-        let dim = flat.len() / n.max(1);
-        Self {
-            users: flat.chunks(dim).map(<[f32]>::to_vec).collect(),
-            rows: trained
-                .user_ids
-                .iter()
-                .enumerate()
-                .map(|(r, u)| (*u, r))
-                .collect(),
-            visitor: TwoTowerVisitor::of(trained, genres, config, device),
-        }
-    }
-}
-
-impl WarmScorer for TwoTowerWarm {
-    fn name(&self) -> String {
-        "two-tower".into()
-    }
-
-    fn score_user(&self, user_id: u32, train: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
-        match self.rows.get(&user_id) {
-            Some(&row) => self.visitor.score_vector(&self.users[row], train),
-            None => self.visitor.score_visitor(train),
-        }
-    }
 }
 
 #[cfg(test)]
