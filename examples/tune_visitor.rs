@@ -99,13 +99,13 @@ fn main() -> anyhow::Result<()> {
     println!("{line}  personas {:.3}", share(&ease));
 
     for prior_weight in [10.0, 3.0] {
-        let mut p = config.personalize.clone();
-        p.prior_weight = prior_weight;
+        let mut tower = trained.visitor_tower(&config);
+        tower.personalize.prior_weight = prior_weight;
         let mut scorer = TwoTowerVisitor::new(
-            &trained.model,
+            &tower,
+            config.model.temperature,
             &trained.items,
             inputs.content.genres.clone(),
-            p,
             config.ranking.clone(),
             &device,
         );

@@ -7,7 +7,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::engine::MovieId;
 use crate::engine::bundle::{
-    Bundle, CatalogEntry, Int8Table, ItemTable, NamedTensor, ServingConfig, USER_PRIOR,
+    Bundle, CatalogEntry, Int8Table, ItemTable, NamedTensor, ServingConfig, USER_PRIOR, UserInput,
     user_layer_names,
 };
 use crate::engine::model::mlp::MlpConfig;
@@ -135,6 +135,7 @@ pub fn synthetic_bundle(spec: &SyntheticSpec, seed: u64) -> Bundle {
         .collect();
     let serving = ServingConfig {
         user_tower: MlpConfig::new(d_in, vec![hidden], out),
+        user_input: UserInput::Prior,
         temperature: 0.1,
         bias_scale: BIAS_SCALE,
         personalize: PersonalizeConfig::new()

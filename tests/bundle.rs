@@ -5,7 +5,7 @@ use movie_genie::engine::bundle::format::{self, Header, PREAMBLE_LEN, write_cont
 use movie_genie::engine::bundle::load::read_header;
 use movie_genie::engine::bundle::{
     Bundle, BundleError, CatalogEntry, Int8Table, ItemTable, NamedTensor, PqConfig, PqTable,
-    ServingConfig, USER_PRIOR, user_layer_names,
+    ServingConfig, USER_PRIOR, UserInput, user_layer_names,
 };
 use movie_genie::engine::model::mlp::MlpConfig;
 use movie_genie::engine::personalize::PersonalizeConfig;
@@ -51,6 +51,7 @@ fn catalog(rows: usize) -> Vec<CatalogEntry> {
 fn serving() -> ServingConfig {
     ServingConfig {
         user_tower: MlpConfig::new(4, vec![3], DIM - 1),
+        user_input: UserInput::Prior,
         temperature: 0.1,
         bias_scale: 2.0,
         personalize: PersonalizeConfig::new(),

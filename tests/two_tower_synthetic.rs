@@ -16,6 +16,7 @@ use movie_genie::pipeline::eval::two_tower::{TwoTowerVisitor, validation_ndcg};
 use movie_genie::pipeline::eval::{VisitorScorer, evaluate_visitors, top_k};
 use movie_genie::pipeline::export::serving_bundle;
 use movie_genie::pipeline::train::config::DataCounts;
+use movie_genie::pipeline::train::visitor::train_encoder;
 use movie_genie::pipeline::train::{
     ContentMatrix, Trained, TrainingConfig, carve_validation, train,
 };
@@ -145,10 +146,21 @@ fn trained_world() -> TrainedWorld {
     let (kept, valid) = carve_validation(&interactions, 0.1, 5, config.seed);
     config.model.num_users = kept.num_users();
     let device = movie_genie::engine::cpu_device();
-    let trained = {
+    let mut trained = {
         let validate = validation_ndcg(&valid, &content.genres, &config, &device);
         train(&config, &kept, &content, Some(&validate), &device)
     };
+    // Visitors get the encoder reading their thumbs, as the shipped model's do.
+    config.encoder = config.encoder.with_hidden(vec![16]).with_num_epochs(15);
+    let (encoder, _) = train_encoder(
+        &config.encoder,
+        &kept,
+        &trained.items,
+        config.model.temperature,
+        &device,
+        None,
+    );
+    trained.encoder = Some(encoder);
     // Training must have lowered its loss.
     let first = trained.history.first().unwrap().train_loss;
     let best = trained
@@ -159,10 +171,10 @@ fn trained_world() -> TrainedWorld {
     assert!(best < 0.9 * first, "loss {first} → {best}");
 
     let scorer = TwoTowerVisitor::new(
-        &trained.model,
+        &trained.visitor_tower(&config),
+        config.model.temperature,
         &trained.items,
         content.genres.clone(),
-        config.personalize.clone(),
         config.ranking.clone(),
         &device,
     );
@@ -226,7 +238,7 @@ fn evaluate_ranks_as_the_browser_does_on_the_exported_bundle() {
         })
         .collect();
     let bundle = serving_bundle(
-        &world.trained.model,
+        &world.trained.visitor_tower(&world.config),
         &world.config,
         ranker.space().bias_scale,
         ranker.table().clone(),

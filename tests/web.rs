@@ -194,8 +194,9 @@ async fn rated_movies_are_never_recommended_and_a_thumbs_up_changes_the_list() {
     }
 }
 
-/// The browser's CPU engine gives the fixed visitors the top 20 the native recommender recorded
-/// (`tests/shipped_bundle.rs`), which is `evaluate`'s ranking (`tests/two_tower_synthetic.rs`).
+/// Both engines, CPU and WebGPU, give the fixed visitors the top 20 the native recommender
+/// recorded (`tests/shipped_bundle.rs`), which is `evaluate`'s ranking
+/// (`tests/two_tower_synthetic.rs`).
 #[cfg(feature = "real-bundle")]
 #[wasm_bindgen_test]
 async fn the_fixed_visitors_get_the_top_20_evaluate_gives() {
@@ -203,8 +204,9 @@ async fn the_fixed_visitors_get_the_top_20_evaluate_gives() {
     let recorded: Vec<FixedTop20> =
         serde_json::from_str(include_str!("fixtures/shipped-top20.json")).expect("recorded lists");
     let bytes = include_bytes!("../www/assets/movie-genie.bundle").to_vec();
-    for visitor in &recorded {
-        let g = genie(bytes.clone(), false, None).await;
+    for (visitor, gpu) in recorded.iter().flat_map(|v| [(v, false), (v, true)]) {
+        let g = genie(bytes.clone(), gpu, None).await;
+        assert_eq!(backend(&g).kind, if gpu { "webgpu" } else { "cpu" });
         for &(id, thumbs) in &visitor.thumbs {
             rate(&g, id, f64::from(thumbs));
         }
@@ -214,7 +216,7 @@ async fn the_fixed_visitors_get_the_top_20_evaluate_gives() {
             .map(|r| (r.movie_id, r.score))
             .collect();
         if let Some(diff) = top20_difference(&visitor.top, &got) {
-            panic!("visitor {:?}: {diff}", visitor.thumbs);
+            panic!("visitor {:?} (WebGPU: {gpu}): {diff}", visitor.thumbs);
         }
     }
 }

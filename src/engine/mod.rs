@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod calibration;
 pub mod device_rank;
+pub mod encoder;
 pub mod model;
 pub mod personalize;
 pub mod rank;

@@ -10,6 +10,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::engine::bundle::UserInput;
+use crate::engine::encoder::thumbs_input;
 use crate::engine::model::mlp::Mlp;
 use crate::engine::model::product;
 use crate::engine::model::user_tower::user_vectors;
@@ -18,13 +20,15 @@ use crate::engine::{ItemIndex, Thumbs};
 /// How a visitor's vector is fitted.
 #[derive(Config, Debug, PartialEq)]
 pub struct PersonalizeConfig {
-    /// Optimiser steps (Adam on the input vector); the browser's update time is per step.
+    /// Optimiser steps (Adam on the input vector); the browser's update time is per step. 0:
+    /// the tower's output for where fitting would start (a tower reading the thumbs needs none).
     #[config(default = 40)]
     pub steps: usize,
     /// Adam learning rate.
     #[config(default = 0.05)]
     pub learning_rate: f64,
-    /// Weight of ‖x − prior‖², which keeps a visitor with few ratings near the average user.
+    /// Weight of ‖x − start‖², which keeps a visitor with few ratings near where fitting
+    /// started (the average user, or the tower's reading of the thumbs).
     #[config(default = 10.0)]
     pub prior_weight: f64,
     /// Items sampled uniformly (excluding rated ones) as implicit negatives; at least the
@@ -48,10 +52,12 @@ pub enum PersonalizeError {
     Shape { expected: usize, got: usize },
 }
 
-/// The user tower's MLP with frozen weights, plus the prior input and the temperature.
+/// The user tower's MLP with frozen weights, plus what it reads, the prior input and the
+/// temperature.
 #[derive(Debug, Clone)]
 pub struct FrozenUserTower {
     mlp: Mlp,
+    input: UserInput,
     prior: Tensor<1>,
     temperature: f64,
     device: Device,
@@ -98,9 +104,34 @@ impl FrozenUserTower {
         let device = device.clone().autodiff();
         Self {
             mlp: Mlp::from_weights(layers, &device).no_grad(),
+            input: UserInput::Prior,
             prior: Tensor::from_data(prior, &device),
             temperature,
             device,
+        }
+    }
+
+    /// The same tower reading `input` (built reading [`UserInput::Prior`]).
+    pub fn reading(self, input: UserInput) -> Self {
+        Self { input, ..self }
+    }
+
+    /// Where fitting starts for `rated` (valid rows of `items`), and what it is pulled back
+    /// to: the prior, or the pooled thumbs.
+    ///
+    /// # Shapes
+    /// - output: `[1, d_in]`
+    fn start(&self, items: &ItemVectors, rated: &[(ItemIndex, Thumbs)]) -> Tensor<2> {
+        match self.input {
+            UserInput::Prior => {
+                let [d] = self.prior.dims();
+                self.prior.clone().reshape([1, d])
+            }
+            UserInput::Thumbs => {
+                let x = thumbs_input(items, rated);
+                let d = x.len();
+                Tensor::from_data(TensorData::new(x, [1, d]), &self.device)
+            }
         }
     }
 
@@ -177,8 +208,9 @@ impl FrozenUserTower {
                 got: items.dim,
             });
         }
-        if rated.is_empty() {
-            return Ok(self.prior_vector());
+        let start = self.start(items, rated).detach();
+        if rated.is_empty() || config.steps == 0 {
+            return Ok(self.forward(start).reshape([-1]).detach());
         }
 
         // Candidate rows: positives, then thumbs-downs, then sampled negatives.
@@ -219,8 +251,7 @@ impl FrozenUserTower {
             &self.device,
         );
 
-        let [d_in] = self.prior.dims();
-        let mut x = self.prior.clone().reshape([1, d_in]).detach();
+        let mut x = start.clone();
         let (mut m, mut v) = (x.zeros_like(), x.zeros_like());
         let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
         for step in 1..=config.steps {
@@ -229,7 +260,7 @@ impl FrozenUserTower {
             let logits = product(user, candidates.clone())
                 .div_scalar(self.temperature)
                 .add(bias.clone()); // [1, c]
-            let mut loss = (input.clone() - self.prior.clone().reshape([1, d_in]))
+            let mut loss = (input.clone() - start.clone())
                 .powi_scalar(2)
                 .sum()
                 .mul_scalar(config.prior_weight);

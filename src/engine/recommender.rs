@@ -256,7 +256,8 @@ impl Recommender {
             .map(|(w, b)| (data(w), data(b)))
             .collect();
         let prior = data(weights.prior);
-        let tower = FrozenUserTower::new(layers, prior, temperature, device);
+        let tower =
+            FrozenUserTower::new(layers, prior, temperature, device).reading(serving.user_input);
 
         let mut by_id = HashMap::with_capacity(bundle.catalog.len());
         for (row, entry) in bundle.catalog.iter().enumerate() {

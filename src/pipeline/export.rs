@@ -13,9 +13,8 @@ use crate::engine::bundle::{
     Bundle, BundleError, CatalogEntry, Int8Table, ItemTable, NamedTensor, PqConfig, PqTable,
     ServingConfig, USER_PRIOR, user_layer_names,
 };
-use crate::engine::model::TwoTowerModel;
 use crate::engine::rank::{RankError, top_k, top_k_f32};
-use crate::pipeline::train::{TrainingConfig, user_tower_data};
+use crate::pipeline::train::{TrainingConfig, VisitorTower};
 
 /// What can go wrong exporting a bundle.
 #[derive(Debug, thiserror::Error)]
@@ -39,11 +38,11 @@ pub enum ExportError {
     },
 }
 
-/// The bundle of a trained model: its serving config, the user tower's weights and prior, the
-/// compressed table of rows `[v ; b / s]` (`score::ranking_table`, `s = bias_scale`) and the
-/// catalog in the table's row order.
+/// The bundle of a trained model: its serving config, the visitors' user tower (weights and
+/// prior), the compressed table of rows `[v ; b / s]` (`score::ranking_table`,
+/// `s = bias_scale`) and the catalog in the table's row order.
 pub fn serving_bundle(
-    model: &TwoTowerModel,
+    tower: &VisitorTower,
     config: &TrainingConfig,
     bias_scale: f32,
     table: ItemTable,
@@ -51,13 +50,14 @@ pub fn serving_bundle(
     attribution: &str,
 ) -> Result<Bundle, BundleError> {
     let serving = ServingConfig {
-        user_tower: config.model.user_mlp(),
+        user_tower: tower.mlp.clone(),
+        user_input: tower.input,
         temperature: config.model.temperature,
         bias_scale,
-        personalize: config.personalize.clone(),
+        personalize: tower.personalize.clone(),
         ranking: config.ranking.clone(),
     };
-    let (layers, prior) = user_tower_data(model);
+    let (layers, prior) = (tower.layers.clone(), tower.prior.clone());
     let named = |name: &str, data: TensorData| {
         let shape = data.shape().to_vec();
         let values = data

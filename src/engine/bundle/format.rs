@@ -27,7 +27,7 @@ use super::{Bundle, BundleError, BundleMeta, CatalogEntry, ItemTable, NamedTenso
 pub const MAGIC: [u8; 8] = *b"MVGENIE\x1a";
 
 /// The version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Bytes before the JSON header: magic, version, header length, file length.
 pub const PREAMBLE_LEN: usize = 24;

@@ -48,8 +48,11 @@ pub struct BundleMeta {
 #[serde(deny_unknown_fields)]
 pub struct ServingConfig {
     /// The user tower's MLP; its weights are the tensors [`user_layer_names`] names, and its
-    /// input is the vector personalisation fits, starting from [`USER_PRIOR`].
+    /// input is the vector personalisation fits, starting from what `user_input` says.
     pub user_tower: MlpConfig,
+    /// What the user tower reads.
+    #[serde(default)]
+    pub user_input: UserInput,
     /// τ: the ranking query is the visitor's vector over τ.
     pub temperature: f64,
     /// `s`: the item table's last column is the item bias over `s` (`score::ranking_table`).
@@ -58,8 +61,21 @@ pub struct ServingConfig {
     pub ranking: RankingConfig,
 }
 
-/// The tensor holding the user tower's starting input (the mean of the train users' id
-/// embeddings), `[user_tower.d_input]`.
+/// What the user tower reads: where personalisation starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserInput {
+    /// A vector of the id embeddings' space, fitted to the thumbs from [`USER_PRIOR`] (the mean
+    /// of the train users' id embeddings).
+    #[default]
+    Prior,
+    /// The visitor's thumbs, pooled over the table's vectors (`engine::encoder::thumbs_input`);
+    /// [`USER_PRIOR`] is then the input of a visitor with no thumbs (zeros).
+    Thumbs,
+}
+
+/// The tensor holding the user tower's starting input, `[user_tower.d_input]`
+/// ([`UserInput`] says what it is).
 pub const USER_PRIOR: &str = "user_tower.prior";
 
 /// The names of user-tower layer `i`'s weight `[d_in, d_out]` and bias `[d_out]`.
@@ -288,6 +304,14 @@ impl Bundle {
                     self.items.dim().saturating_sub(1)
                 ),
                 serving.user_tower.d_output.to_string(),
+            ));
+        }
+        let pooled = crate::engine::encoder::thumbs_input_dim(self.items.dim().saturating_sub(1));
+        if serving.user_input == UserInput::Thumbs && serving.user_tower.d_input != pooled {
+            return Err(bad(
+                "user_tower.d_input",
+                &format!("{pooled}, the pooled thumbs of the table's vectors"),
+                serving.user_tower.d_input.to_string(),
             ));
         }
         let tower = &serving.user_tower;

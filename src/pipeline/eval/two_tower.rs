@@ -9,12 +9,13 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::{VisitorScorer, WarmScorer, evaluate_visitors};
 use crate::engine::model::TwoTowerModel;
+use crate::engine::model::mlp::Mlp;
 use crate::engine::personalize::{FrozenUserTower, ItemVectors, PersonalizeConfig};
 use crate::engine::ranker::Ranker;
 use crate::engine::score::{Genres, RankingConfig};
 use crate::engine::{ItemIndex, Thumbs};
 use crate::pipeline::data::split::VisitorCase;
-use crate::pipeline::train::{Trained, TrainingConfig, user_tower_data};
+use crate::pipeline::train::{Trained, TrainingConfig, VisitorTower};
 
 /// The two-tower model scoring a visitor as the browser does: personalisation, then the
 /// ranker's score over the int8 table.
@@ -25,18 +26,24 @@ pub struct TwoTowerVisitor {
 }
 
 impl TwoTowerVisitor {
-    /// Freezes the model's user tower for visitors and quantises `items` as `export` does.
+    /// Freezes the visitors' user tower and quantises `items` as `export` does.
     pub fn new(
-        model: &TwoTowerModel,
+        tower: &VisitorTower,
+        temperature: f64,
         items: &ItemVectors,
         genres: Genres,
-        config: PersonalizeConfig,
         ranking: RankingConfig,
         device: &Device,
     ) -> Self {
-        let (layers, prior) = user_tower_data(model);
-        let tower = FrozenUserTower::new(layers, prior, model.temperature, &device.clone().inner());
-        let ranker = Ranker::int8(items, model.temperature, genres, ranking)
+        let config = tower.personalize.clone();
+        let tower = FrozenUserTower::new(
+            tower.layers.clone(),
+            tower.prior.clone(),
+            temperature,
+            &device.clone().inner(),
+        )
+        .reading(tower.input);
+        let ranker = Ranker::int8(items, temperature, genres, ranking)
             .expect("trained item vectors should be finite");
         Self {
             tower,
@@ -53,10 +60,10 @@ impl TwoTowerVisitor {
         device: &Device,
     ) -> Self {
         Self::new(
-            &trained.model,
+            &trained.visitor_tower(config),
+            config.model.temperature,
             &trained.items,
             genres.clone(),
-            config.personalize.clone(),
             config.ranking.clone(),
             device,
         )
@@ -110,8 +117,26 @@ impl VisitorScorer for TwoTowerVisitor {
     }
 }
 
-/// Training's validation as the stages measure it: ndcg@20 of the two-tower scorer over
-/// `cases`, with the config's personalisation and ranking.
+/// ndcg@20 over validation `cases` of visitors getting `tower`, ranked over `items` as the
+/// browser ranks with the config's settings.
+fn validation_ndcg_of(
+    tower: &VisitorTower,
+    items: &ItemVectors,
+    cases: &[VisitorCase],
+    genres: &Genres,
+    config: &TrainingConfig,
+    device: &Device,
+) -> f64 {
+    let t = config.model.temperature;
+    let ranking = config.ranking.clone();
+    let scorer = TwoTowerVisitor::new(tower, t, items, genres.clone(), ranking, device);
+    evaluate_visitors(&scorer, cases, items.len(), 20)
+        .expect("the scorer gives one score per catalog item")
+        .ndcg
+}
+
+/// Training's validation as the stages measure it: ndcg@20 over `cases`, a visitor fitted
+/// through the id tower (the towers' training: no encoder yet).
 pub fn validation_ndcg<'a>(
     cases: &'a [VisitorCase],
     genres: &'a Genres,
@@ -119,17 +144,23 @@ pub fn validation_ndcg<'a>(
     device: &'a Device,
 ) -> impl Fn(&TwoTowerModel, &ItemVectors) -> f64 + 'a {
     move |model, items| {
-        let scorer = TwoTowerVisitor::new(
-            model,
-            items,
-            genres.clone(),
-            config.personalize.clone(),
-            config.ranking.clone(),
-            device,
-        );
-        evaluate_visitors(&scorer, cases, items.len(), 20)
-            .expect("the scorer gives one score per catalog item")
-            .ndcg
+        let tower = VisitorTower::of_ids(model, config);
+        validation_ndcg_of(&tower, items, cases, genres, config, device)
+    }
+}
+
+/// The visitor encoder's validation: ndcg@20 over `cases` of the encoder reading their thumbs
+/// over the trained `items`.
+pub fn encoder_validation_ndcg<'a>(
+    cases: &'a [VisitorCase],
+    items: &'a ItemVectors,
+    genres: &'a Genres,
+    config: &'a TrainingConfig,
+    device: &'a Device,
+) -> impl Fn(&Mlp) -> f64 + 'a {
+    move |encoder| {
+        let tower = VisitorTower::of_encoder(encoder, config);
+        validation_ndcg_of(&tower, items, cases, genres, config, device)
     }
 }
 

@@ -35,7 +35,7 @@ use crate::pipeline::stages::train::{TrainMetrics, fit, load_trained};
 use crate::pipeline::train::{Trained, TrainingConfig, carve_validation};
 
 /// Seeds of the random visitor splits `evaluate` repeats the visitor protocol over.
-pub const SPLIT_SEEDS: [u64; 3] = [1, 2, 3];
+pub const SPLIT_SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
 
 /// A two-tower scorer over visitor vectors personalised once ([`CachedVisitors::personalise`]),
 /// so one fine-tuning per visitor serves every ranking setting of a sweep.
@@ -346,10 +346,10 @@ pub fn cold_start_results(
             items.bias[r] = vectors.bias[j];
         }
         let scorer = TwoTowerVisitor::new(
-            &trained.model,
+            &trained.visitor_tower(config),
+            config.model.temperature,
             &items,
             content.genres.clone(),
-            config.personalize.clone(),
             config.ranking.clone(),
             device,
         );

@@ -121,7 +121,7 @@ pub fn export_stage(
     let mut ids = MovieIds::read(movie_ids)?;
     ids.renumber(&mut catalog, movie_ids, "the exported catalog")?;
     let bundle = serving_bundle(
-        &trained.model,
+        &trained.visitor_tower(&config),
         &config,
         bias_scale,
         compression.table,

@@ -17,6 +17,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::bundle::UserInput;
 use crate::engine::model::TwoTowerModel;
 use crate::engine::personalize::ItemVectors;
 use crate::engine::score::Genres;
@@ -26,14 +27,18 @@ use crate::pipeline::data::split::{Interactions, VisitorCase};
 use crate::pipeline::data::tables::write_atomic;
 use crate::pipeline::eval::baselines::MostPopular;
 use crate::pipeline::eval::evaluate_visitors;
-use crate::pipeline::eval::two_tower::validation_ndcg;
+use crate::pipeline::eval::two_tower::{encoder_validation_ndcg, validation_ndcg};
 use crate::pipeline::stages::Paths;
 use crate::pipeline::stages::inputs::{Inputs, Prepared};
 use crate::pipeline::train::plot::training_curves_svg;
+use crate::pipeline::train::visitor::{EncoderEpoch, encoder_mlp, train_encoder};
 use crate::pipeline::train::{EpochRecord, Trained, TrainingConfig, item_vectors, train};
 
 /// The folder under `models/` of the model trained on every user, which `export` ships.
 pub const SHIPPED_DIR: &str = "shipped";
+
+/// The visitor encoder's burn record beside `two_tower.bpk`.
+const ENCODER_FILE: &str = "visitor_encoder.bpk";
 
 /// What `train` writes to `metrics/two_tower_metrics.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +56,11 @@ pub struct TrainMetrics {
     pub shipped_users: usize,
     #[serde(default)]
     pub shipped_seconds: f64,
+    /// The visitor encoder's epochs on the same validation visitors, and the best one.
+    #[serde(default)]
+    pub encoder_history: Vec<EncoderEpoch>,
+    #[serde(default)]
+    pub encoder_best_epoch: usize,
 }
 
 /// Trains on `interactions`, carving validation visitors from them as the config says.
@@ -64,7 +74,22 @@ pub fn fit(
     let (kept, valid) = config.carve_validation(interactions);
     let start = Instant::now();
     let validate = validation_visitors(&config, &kept, &inputs.content.genres, &valid, device);
-    let trained = train(&config, &kept, &inputs.content, Some(&validate), device);
+    let mut trained = train(&config, &kept, &inputs.content, Some(&validate), device);
+    let mut encoder_history = Vec::new();
+    if config.user_input == UserInput::Thumbs {
+        let genres = &inputs.content.genres;
+        let validate = encoder_validation_ndcg(&valid, &trained.items, genres, &config, device);
+        let (encoder, history) = train_encoder(
+            &config.encoder,
+            &kept,
+            &trained.items,
+            config.model.temperature,
+            device,
+            Some(&validate),
+        );
+        trained.encoder = Some(encoder);
+        encoder_history = history;
+    }
     let seconds_total = start.elapsed().as_secs_f64();
     let metrics = TrainMetrics {
         best_epoch: trained.best_epoch,
@@ -83,6 +108,8 @@ pub fn fit(
         history: trained.history.clone(),
         shipped_users: 0,
         shipped_seconds: 0.0,
+        encoder_best_epoch: best_encoder_epoch(&encoder_history),
+        encoder_history,
     };
     (trained, metrics)
 }
@@ -107,6 +134,18 @@ fn validation_visitors<'a>(
     validation_ndcg(valid, genres, config, device)
 }
 
+/// The encoder epoch validation chose (0 without an encoder).
+fn best_encoder_epoch(history: &[EncoderEpoch]) -> usize {
+    history
+        .iter()
+        .max_by(|a, b| {
+            a.validation
+                .total_cmp(&b.validation)
+                .then(b.epoch.cmp(&a.epoch))
+        })
+        .map_or(0, |e| e.epoch)
+}
+
 /// Saves a model with its exact config and user ids in `dir`.
 fn save_model(dir: &Path, config: &TrainingConfig, trained: &Trained) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -118,7 +157,14 @@ fn save_model(dir: &Path, config: &TrainingConfig, trained: &Trained) -> anyhow:
         .model
         .clone()
         .save_file(dir.join("two_tower.bpk"))
-        .map_err(|e| anyhow::anyhow!("saving the model: {e:?}"))
+        .map_err(|e| anyhow::anyhow!("saving the model: {e:?}"))?;
+    if let Some(encoder) = &trained.encoder {
+        encoder
+            .clone()
+            .save_file(dir.join(ENCODER_FILE))
+            .map_err(|e| anyhow::anyhow!("saving the visitor encoder: {e:?}"))?;
+    }
+    Ok(())
 }
 
 /// The `train` stage: fits the evaluated model on the `thumbs-v1` train users (early stopping
@@ -156,7 +202,19 @@ pub fn train_stage(
         trained.best_epoch
     );
     let start = Instant::now();
-    let shipped = train(&shipped_config, &all, &everyone.content, None, device);
+    let mut shipped = train(&shipped_config, &all, &everyone.content, None, device);
+    if config.user_input == UserInput::Thumbs {
+        shipped_config.encoder.num_epochs = metrics.encoder_best_epoch;
+        let (encoder, _) = train_encoder(
+            &shipped_config.encoder,
+            &all,
+            &shipped.items,
+            config.model.temperature,
+            device,
+            None,
+        );
+        shipped.encoder = Some(encoder);
+    }
     metrics.shipped_users = all.num_users();
     metrics.shipped_seconds = start.elapsed().as_secs_f64();
     save_model(&paths.models.join(SHIPPED_DIR), &shipped_config, &shipped)?;
@@ -229,8 +287,20 @@ pub fn load_trained(
         .try_load_file(dir.join("two_tower.bpk"))
         .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("two_tower.bpk").display()))?;
     let items = item_vectors(&model, &inputs.content, inputs.split.catalog.len());
+    let encoder = match config.user_input {
+        UserInput::Thumbs => {
+            let path = dir.join(ENCODER_FILE);
+            let mlp = encoder_mlp(&config.encoder, config.model.output_dim)
+                .init(device)
+                .try_load_file(&path)
+                .map_err(|e| anyhow::anyhow!("loading {}: {e:?}; retrain", path.display()))?;
+            Some(mlp)
+        }
+        UserInput::Prior => None,
+    };
     let trained = Trained {
         model,
+        encoder,
         items,
         history: Vec::new(),
         best_epoch: 0,

@@ -7,11 +7,13 @@ use burn::config::Config;
 use burn::optim::AdamConfig;
 use serde_json::Value;
 
+use crate::engine::bundle::UserInput;
 use crate::engine::model::TwoTowerConfig;
 use crate::engine::model::loss::LossKind;
 use crate::engine::personalize::PersonalizeConfig;
 use crate::engine::score::RankingConfig;
 use crate::pipeline::data::split::{Interactions, VisitorCase};
+use crate::pipeline::train::visitor::EncoderConfig;
 
 /// Everything that decides a training run; saved beside the weights and in the bundle.
 #[derive(Config, Debug)]
@@ -25,6 +27,13 @@ pub struct TrainingConfig {
     /// How a visitor's vector ranks the catalog (validation and the browser use the same).
     #[config(default = "RankingConfig::new()")]
     pub ranking: RankingConfig,
+    /// What a visitor's user tower reads: their pooled thumbs (the visitor encoder, trained
+    /// after the towers) or a vector fitted from the id tower's prior.
+    #[config(default = "UserInput::Thumbs")]
+    pub user_input: UserInput,
+    /// How the visitor encoder is trained (with `user_input: thumbs`).
+    #[config(default = "EncoderConfig::new()")]
+    pub encoder: EncoderConfig,
     /// The loss.
     #[config(default = "LossKind::SampledSoftmax")]
     pub loss: LossKind,

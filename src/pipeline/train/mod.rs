@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod plot;
+pub mod visitor;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -20,11 +21,14 @@ use serde::{Deserialize, Serialize};
 pub use config::TrainingConfig;
 
 use crate::engine::Thumbs;
+use crate::engine::bundle::UserInput;
 use crate::engine::model::TwoTowerModel;
 use crate::engine::model::loss::{LossKind, binary_cross_entropy, margin_ranking, sampled_softmax};
-use crate::engine::personalize::ItemVectors;
+use crate::engine::model::mlp::{Mlp, MlpConfig};
+use crate::engine::personalize::{ItemVectors, PersonalizeConfig};
 use crate::engine::score::Genres;
 use crate::pipeline::data::split::{Interactions, VisitorCase};
+use crate::pipeline::train::visitor::encoder_mlp;
 
 /// One epoch's figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +47,9 @@ pub struct EpochRecord {
 /// A trained model with what evaluation and export need.
 pub struct Trained {
     pub model: TwoTowerModel,
+    /// The visitor encoder, trained after the towers when the config's `user_input` is
+    /// `thumbs` (`visitor::train_encoder`).
+    pub encoder: Option<Mlp>,
     /// Every catalog item's vector and bias from the best epoch.
     pub items: ItemVectors,
     pub history: Vec<EpochRecord>,
@@ -386,6 +393,7 @@ pub fn train(
     let (_, best_epoch, model, items) = best.expect("at least one epoch should run");
     Trained {
         model,
+        encoder: None,
         items,
         history,
         best_epoch,
@@ -439,12 +447,58 @@ pub fn item_vectors(
     ItemVectors { vectors, bias, dim }
 }
 
-/// The user tower's layers and prior as plain data (what the bundle stores).
-pub fn user_tower_data(model: &TwoTowerModel) -> (Vec<(TensorData, TensorData)>, TensorData) {
-    (
-        model.user.mlp.weights(),
-        model.user.mean_input().into_data(),
-    )
+/// The user tower a visitor gets, as plain data (what the bundle stores): the visitor encoder
+/// reading the thumbs, or the id tower fitted from its prior.
+#[derive(Debug, Clone)]
+pub struct VisitorTower {
+    pub mlp: MlpConfig,
+    pub input: UserInput,
+    /// Each layer's (weight `[d_in, d_out]`, bias `[d_out]`).
+    pub layers: Vec<(TensorData, TensorData)>,
+    /// Where personalisation starts without thumbs, `[d_in]`.
+    pub prior: TensorData,
+    /// How a visitor's vector is fitted: the config's, with the encoder's refinement steps
+    /// for the encoder.
+    pub personalize: PersonalizeConfig,
+}
+
+impl VisitorTower {
+    /// The id tower, fitted from the mean of the train users' id embeddings.
+    pub fn of_ids(model: &TwoTowerModel, config: &TrainingConfig) -> Self {
+        Self {
+            mlp: config.model.user_mlp(),
+            input: UserInput::Prior,
+            layers: model.user.mlp.weights(),
+            prior: model.user.mean_input().into_data(),
+            personalize: config.personalize.clone(),
+        }
+    }
+
+    /// The visitor encoder reading the thumbs; its prior is a visitor with none (zeros).
+    pub fn of_encoder(encoder: &Mlp, config: &TrainingConfig) -> Self {
+        let mlp = encoder_mlp(&config.encoder, config.model.output_dim);
+        let prior = TensorData::new(vec![0f32; mlp.d_input], [mlp.d_input]);
+        Self {
+            mlp,
+            input: UserInput::Thumbs,
+            layers: encoder.weights(),
+            prior,
+            personalize: PersonalizeConfig {
+                steps: config.encoder.refine_steps,
+                ..config.personalize.clone()
+            },
+        }
+    }
+}
+
+impl Trained {
+    /// The tower its visitors get: the encoder where one was trained.
+    pub fn visitor_tower(&self, config: &TrainingConfig) -> VisitorTower {
+        match &self.encoder {
+            Some(encoder) => VisitorTower::of_encoder(encoder, config),
+            None => VisitorTower::of_ids(&self.model, config),
+        }
+    }
 }
 
 #[cfg(test)]
