@@ -11,7 +11,7 @@
 # The baseline is a git worktree outside the repository (BENCH_BASELINE_DIR, default
 # ~/.cache/movie-genie/baseline/<hash>) built with its own CARGO_TARGET_DIR (BENCH_BASELINE_TARGET,
 # default ~/.cache/movie-genie/target-baseline), so the current build's binaries and wasm modules
-# are never overwritten; both are kept, and cargo rebuilds nothing on the next run.
+# are never overwritten; both are kept for the next run.
 # Training: both builds read this checkout's configs/two_tower_config.yaml with num_epochs and
 # patience set to the epoch count (no early stop; same seed) and data/processed, each in a scratch
 # folder of its own (models/, metrics/ and movie_embeddings.parquet go there): nothing in the
@@ -29,8 +29,9 @@ if [ $# != 2 ]; then
 fi
 out="$(realpath "$2")"
 sha="$(git rev-parse --verify "$1^{commit}")"
-tree="${BENCH_BASELINE_DIR:-$HOME/.cache/movie-genie/baseline/$sha}"
-target="${BENCH_BASELINE_TARGET:-$HOME/.cache/movie-genie/target-baseline}"
+# Absolute: the trainings run in their scratch folders.
+tree="$(realpath -m "${BENCH_BASELINE_DIR:-$HOME/.cache/movie-genie/baseline/$sha}")"
+target="$(realpath -m "${BENCH_BASELINE_TARGET:-$HOME/.cache/movie-genie/target-baseline}")"
 epochs="${BENCH_TRAIN_EPOCHS:-6}"
 data_dir="$(realpath "${MOVIE_GENIE_DATA:-../shared/data}")"
 rm -f "$out"/baseline.json "$out"/train-fixed-*.json "$out"/payload-baseline.json "$out"/browser-baseline.json
@@ -47,7 +48,7 @@ fi
 
 # Every build first, so that no compilation runs beside a measurement.
 cargo build --release --bin movie-genie
-current_bin="$CARGO_TARGET_DIR/release/movie-genie"
+current_bin="$(realpath "$CARGO_TARGET_DIR/release/movie-genie")"
 (cd "$tree" && CARGO_TARGET_DIR="$target" cargo build --release --bin movie-genie)
 baseline_bin="$target/release/movie-genie"
 (cd "$tree" && CARGO_TARGET_DIR="$target" MOVIE_GENIE_BENCH=0 ./build.sh cpu)
