@@ -14,14 +14,14 @@
 #            top-20 on the shipped and a 100k catalog, wasm ranking beside a JS Float32Array
 #            loop; CPU and WebGPU (SwiftShader without a GPU)
 #   baseline only with BENCH_BASELINE=<commit> (e.g. a2eb917, the last burn-ndarray build):
-#            perf/baseline.sh, that commit's build beside this one in the same run: both
-#            `movie-genie train` back to back at BENCH_TRAIN_EPOCHS (6) epochs, the baseline's
-#            shipped CPU site (its own build.sh, own target dir), its payload and perf/browser.mjs
-#            on it, CPU only. Once both are built, ~2 × 6 train epochs plus their shipped-model
-#            fits and one CPU browser run; the first baseline build is cold (its own
-#            CARGO_TARGET_DIR: a native release and a release wasm build, 30–60 min on 2 cores).
-#            BENCH_SKIP=native,browser,torch checks it alone; the current build's browser
-#            figures are then from an earlier run, which the report says.
+#            perf/baseline.sh, that commit's build beside this one: `movie-genie train` of both
+#            at a fixed epoch count, back to back, and the baseline's shipped CPU site by payload
+#            and perf/browser.mjs (CPU). ~9 min here once built (the two trainings 1–2.5 min
+#            each, the baseline's build.sh ~2 min of binding and wasm-opt, the CPU browser run
+#            ~3 min), plus ~8 min when this build's native release binary needs relinking; the
+#            baseline's first build, in a target dir of its own, takes ~40 min (native release
+#            ~30, the CPU wasm module ~7). BENCH_SKIP=native,browser,torch checks it alone; the
+#            report then marks this build's browser figures as from an earlier run.
 #   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
 #            perf/torch_epoch.py with 1 thread and with every core
 # The report also carries metrics/evaluation.md (`movie-genie evaluate`).
