@@ -4,14 +4,18 @@
 // real page's cold load → first recommendations (from navigation start, model in the Worker),
 // then the page's benchmark mode (www/bench.js): shipped catalog and a synthetic large one,
 // rate → top-20 updates, and (CPU run) the ranking kernel beside a plain JS loop. Prints every
-// MEASURE line and writes them, parsed, to the JSON file given.
-//   node perf/browser.mjs OUT.json
+// MEASURE line and writes them, parsed, to the JSON file given. DIST (default dist/) is the built
+// site to serve: perf/run.sh's baseline part points it at the baseline build's.
+//   node perf/browser.mjs OUT.json [DIST]
 //   BENCH_UPDATES (50) BENCH_GPU_UPDATES (50) BENCH_LARGE (100000,1000000) BENCH_BACKENDS (cpu,webgpu;
 //   the results of a backend left out are kept from OUT.json)
 import fs from 'node:fs';
+import path from 'node:path';
 import { launchChromium, newPage, startServer, waitReady } from '../tests/e2e/harness.js';
 
 const out = process.argv[2] ?? 'perf/out/browser.json';
+// The server's root: absolute, with the trailing separator its path check expects.
+const dist = process.argv[3] ? path.resolve(process.argv[3]) + path.sep : undefined;
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const backends = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',');
 const large = process.env.BENCH_LARGE ?? '100000,1000000';
@@ -29,7 +33,7 @@ function parse(line) {
   return fields;
 }
 
-const server = await startServer([{ prefix: '/' }]);
+const server = await startServer([{ prefix: '/', root: dist }]);
 // Results of backends this run leaves out stay from the last run (BENCH_BACKENDS=cpu reruns one).
 const kept = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : [];
 const results = kept.filter((r) => !backends.includes(r.backend_run ?? r.backend));

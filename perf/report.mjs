@@ -1,7 +1,8 @@
 // Writes perf/RESULTS.md from what perf/run.sh measured: criterion's estimates, the browser
 // MEASURE lines, the PyTorch epoch, the epoch at each synthetic size, the shipped build's
-// payload (perf/payload.mjs), the machine, and the quality table of `movie-genie evaluate`.
-// Every figure comes from those files; a missing one is said missing.
+// payload (perf/payload.mjs), the baseline build's figures (perf/baseline.sh), the machine, and
+// the quality table of `movie-genie evaluate`. Every figure comes from those files; a missing one
+// is said missing.
 //   node perf/report.mjs OUT_DIR CRITERION_DIR
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +32,14 @@ const payload = json(path.join(outDir, 'payload.json'));
 const torch1 = json(path.join(outDir, 'torch-1.json'));
 const torchAll = json(path.join(outDir, 'torch-all.json'));
 const machine = read(path.join(outDir, 'machine.txt')) ?? 'not recorded';
+// perf/run.sh writes machine.txt first: a file older than it is from an earlier run.
+const mtime = (name) => (fs.existsSync(path.join(outDir, name)) ? fs.statSync(path.join(outDir, name)).mtimeMs : null);
+const fromEarlierRun = (name) => mtime(name) != null && mtime(name) < (mtime('machine.txt') ?? 0);
+/** perf/baseline.sh's: the commit, both fixed-epoch trainings, the baseline's browser run and payload. */
+const baseline = json(path.join(outDir, 'baseline.json'));
+const trainFixed = ['current', 'baseline'].map((b) => json(path.join(outDir, `train-fixed-${b}.json`)));
+const browserBase = json(path.join(outDir, 'browser-baseline.json')) ?? [];
+const payloadBase = json(path.join(outDir, 'payload-baseline.json'));
 const quality = read('metrics/evaluation.md');
 const trainProfile = read(path.join(outDir, 'train-profile.txt'));
 /** benches/train_scale.rs's lines, smallest first. */
@@ -63,7 +72,7 @@ const table = (head, rows) => {
   say('');
 };
 
-const wasmGz = (flavour) => payload?.files.find((p) => p.f === `pkg/${flavour}/movie_genie_bg.wasm`)?.gz;
+const wasmGz = (flavour, p = payload) => p?.files.find((f) => f.f === `pkg/${flavour}/movie_genie_bg.wasm`)?.gz;
 const firstGz = payload?.firstLoad.gz;
 
 // ---- report ----------------------------------------------------------------------------------
@@ -117,6 +126,62 @@ if (epochPairs.length) {
   say(`Training: burn's epoch is at most ${worstEpoch.toFixed(2)}× PyTorch's on as many threads here. ` +
     (trainProfile ? 'Where burn spends it, by `perf` over the same bench (self time per symbol, top 15):' : 'No profile in this run (`perf` not found).'), '');
   if (trainProfile) say('```', trainProfile.trimEnd(), '```', '');
+}
+
+if (baseline) {
+  const [cur, base] = trainFixed;
+  say(`## Against the baseline build (${baseline.commit})`, '',
+    `Each figure of this build beside its peer from the baseline, ${baseline.sha.slice(0, 10)} ("${baseline.subject}"), ` +
+    'measured in the same run (`perf/baseline.sh`); the ratio is current / baseline, so below 1 the current build is ' +
+    `faster or smaller. Training: both builds' \`movie-genie train\` back to back, ${cur?.epochs ?? '?'} epochs, no early ` +
+    `stop, same config and seed, ${cur?.threads ?? '?'} cores; *per epoch* counts the validation visitors too, *batches* ` +
+    'only the batch loop (median epoch). Browser: the baseline\'s own shipped CPU site, perf/browser.mjs on the CPU, ' +
+    'the benchmark mode of the browser section below.', '');
+  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; };
+  const batches = (t) => median((t?.history ?? []).map((h) => h.train_seconds).filter((x) => x > 0));
+  const pageOf = (results, name) => results.find((r) => r.kind === 'page' && r.backend === 'cpu' && r.catalog === name);
+  // A row: the two figures, their ratio, which build wins, the issue's target (`ok` of the ratio;
+  // none: null) and whether it is met, on the ratio as shown. `same` is false when the current
+  // figure is from an earlier run.
+  const row = (what, a, b, show, target, ok, same = true) => {
+    const r = a != null && b != null && b > 0 ? Math.round((a / b) * 100) / 100 : null;
+    const better = r == null ? '—' : r === 1 ? 'equal' : r < 1 ? 'current' : 'baseline';
+    const met = !same ? 'not the same run' : r == null ? 'not measured' : ok ? verdict(ok(r)) : '—';
+    return [what, show(a), show(b), r == null ? '—' : `${r.toFixed(2)}×`, better, ok ? target : '—', met];
+  };
+  const faster2 = (r) => r <= 0.5;
+  const noWorse = (r) => r <= 1;
+  const browserSame = !fromEarlierRun('browser.json');
+  const payloadSame = !fromEarlierRun('payload.json');
+  const rows = [
+    row(`train, ${cur?.epochs ?? '?'} epochs: total`, cur?.seconds_total, base?.seconds_total, fmtTime, '≥ 2× faster (≤ 0.5×)', faster2),
+    row('train: per epoch', cur?.seconds_per_epoch, base?.seconds_per_epoch, fmtTime, '≥ 2× faster (≤ 0.5×)', faster2),
+    row('train: batches per epoch', batches(cur), batches(base), fmtTime, null, null),
+  ];
+  for (const [name, label] of [['shipped', 'shipped catalog'], ['synthetic-100000', '100k catalog']]) {
+    const a = pageOf(browser, name);
+    const b = pageOf(browserBase, name);
+    rows.push(row(`browser CPU fine-tune median, ${label}`, a?.finetune_median_ms, b?.finetune_median_ms, ms,
+      'no slower (≤ 1×)', noWorse, browserSame));
+    rows.push(row(`browser CPU thumb → top-20 median, ${label}`, a?.update_median_ms, b?.update_median_ms, ms,
+      'no slower (≤ 1×)', noWorse, browserSame));
+  }
+  rows.push(row('shipped CPU module, gzip', wasmGz('cpu'), wasmGz('cpu', payloadBase), bytes, 'no larger (≤ 1×)', noWorse, payloadSame));
+  rows.push(row('first load, gzip (page + CPU module + bundle)', firstGz, payloadBase?.firstLoad.gz, bytes, null, null, payloadSame));
+  table(['figure', 'current', 'baseline', 'current / baseline', 'better', 'target', 'verdict'], rows);
+  if (!browserSame || !payloadSame) {
+    say('*Not the same run*: this run left out the browser part, so the current build\'s browser figures or payload ' +
+      'are from an earlier run: shown, not judged.', '');
+  }
+  const epochs = Math.max(cur?.history.length ?? 0, base?.history.length ?? 0);
+  if (epochs) {
+    const nd = (t, i) => t?.history[i]?.valid_ndcg_at_20;
+    const fmt = (v) => (v == null ? '—' : v.toFixed(4));
+    say('Validation ndcg@20 after each epoch (the carved validation visitors, one seed each: the spread across ' +
+      'seeds is not measured here):', '');
+    table(['epoch', 'current', 'baseline', 'current − baseline'], Array.from({ length: epochs }, (_, i) => [i + 1,
+      fmt(nd(cur, i)), fmt(nd(base, i)), nd(cur, i) != null && nd(base, i) != null ? (nd(cur, i) - nd(base, i)).toFixed(4) : '—']));
+  }
 }
 
 say('## Native kernels (criterion, `cargo bench`, profile `bench`)', '');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark in one command; writes perf/RESULTS.md. Figures are printed and reported,
-# never judged by a test. Parts, each skippable with BENCH_SKIP=native,browser,torch:
+# never judged by a test. Parts, each skippable with BENCH_SKIP=native,browser,baseline,torch:
 #   native   cargo bench: ranking (9.7k/100k/1M rows, int8 and PQ beside f32 + sort),
 #            personalisation (5/10/20 ratings beside prior-only scoring), one training epoch on
 #            one thread and on every core (needs `movie-genie prepare`'s data/processed; run
@@ -13,6 +13,15 @@
 #            (MOVIE_GENIE_BENCH=1) for perf/browser.mjs in Debian's Chromium: cold page, rate →
 #            top-20 on the shipped and a 100k catalog, wasm ranking beside a JS Float32Array
 #            loop; CPU and WebGPU (SwiftShader without a GPU)
+#   baseline only with BENCH_BASELINE=<commit> (e.g. a2eb917, the last burn-ndarray build):
+#            perf/baseline.sh, that commit's build beside this one: `movie-genie train` of both
+#            at a fixed epoch count, back to back, and the baseline's shipped CPU site by payload
+#            and perf/browser.mjs (CPU). ~9 min here once built (the two trainings 1–2.5 min
+#            each, the baseline's build.sh ~2 min of binding and wasm-opt, the CPU browser run
+#            ~3 min), plus ~8 min when this build's native release binary needs relinking; the
+#            baseline's first build, in a target dir of its own, takes ~40 min (native release
+#            ~30, the CPU wasm module ~7). BENCH_SKIP=native,browser,torch checks it alone; the
+#            report then marks this build's browser figures as from an earlier run.
 #   torch    perf/setup-torch.sh (a venv with PyTorch from PyPI, ~3 GB once), then
 #            perf/torch_epoch.py with 1 thread and with every core
 # The report also carries metrics/evaluation.md (`movie-genie evaluate`).
@@ -71,6 +80,13 @@ if ! skip browser; then
     node perf/payload.mjs dist "$out/payload.json"
     MOVIE_GENIE_BENCH=1 ./build.sh
     node perf/browser.mjs "$out/browser.json"
+fi
+
+# Without it the report leaves the section out, rather than compare with an earlier run's.
+if [ -n "${BENCH_BASELINE:-}" ] && ! skip baseline; then
+    perf/baseline.sh "$BENCH_BASELINE" "$out"
+else
+    rm -f "$out/baseline.json"
 fi
 
 if ! skip torch; then

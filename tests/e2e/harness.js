@@ -42,8 +42,10 @@ const MIME = {
  * mount's `hang` (a list of files) does for those files alone.
  */
 export async function startServer(mounts) {
-  if (!fs.existsSync(path.join(DIST, 'index.html')) || !fs.existsSync(path.join(DIST, BUNDLE))) {
-    throw new Error(`${DIST} has no built site: run MOVIE_GENIE_PROFILE=wasm-dev ./build.sh first`);
+  for (const root of new Set(mounts.map((m) => m.root ?? DIST))) {
+    if (!fs.existsSync(path.join(root, 'index.html')) || !fs.existsSync(path.join(root, BUNDLE))) {
+      throw new Error(`${root} has no built site: run MOVIE_GENIE_PROFILE=wasm-dev ./build.sh first`);
+    }
   }
   const state = { requests: [], offline: false, hang: false };
   const server = http.createServer((req, res) => {
