@@ -21,6 +21,8 @@ pub use metrics::{coverage_at, ndcg_at, recall_at, top_k};
 pub const PROTOCOL: &str = "thumbs-v1";
 /// The cut-off of every reported metric (`EVALUATION.md`, step 5).
 pub const K_AT: usize = 20;
+/// How many worst and how many best pairs the report's two-taste table shows.
+pub const MIXED_ROWS: usize = 10;
 
 /// What can go wrong while fitting or evaluating.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +188,9 @@ pub struct MethodReport {
     /// The taste metric, one row per persona ([`personas`]).
     #[serde(default)]
     pub personas: Vec<personas::PersonaResult>,
+    /// The two-taste metric, one row per pair of genres ([`personas::mixed_personas`]).
+    #[serde(default)]
+    pub mixed: Vec<personas::MixedResult>,
 }
 
 /// Everything one evaluation run measured; serialised to `metrics/*.json`.
@@ -341,6 +346,7 @@ impl Report {
             }
         }
         out.push_str(&self.personas_markdown());
+        out.push_str(&self.mixed_markdown());
         out.push_str(&self.robustness_markdown());
         if let Some(cold) = &self.cold_start {
             out.push_str(&cold.to_markdown());
@@ -392,6 +398,71 @@ impl Report {
                 share * 100.0
             ));
         }
+        out
+    }
+
+    /// The two-taste table: the first method's [`MIXED_ROWS`] worst and best pairs (every pair
+    /// when there are not more than twice that), a column per method, then the means.
+    fn mixed_markdown(&self) -> String {
+        let methods: Vec<&MethodReport> = self
+            .methods
+            .iter()
+            .filter(|m| !m.mixed.is_empty())
+            .collect();
+        let Some(first) = methods.first() else {
+            return String::new();
+        };
+        let k = self.k_at;
+        let pairs = first.mixed.len();
+        let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+        let mut order: Vec<usize> = (0..pairs).collect();
+        order.sort_by(|&a, &b| first.mixed[a].figure.total_cmp(&first.mixed[b].figure));
+        let shown = if pairs > 2 * MIXED_ROWS {
+            format!(
+                "the {MIXED_ROWS} pairs where {} does worst, then the {MIXED_ROWS} where it does best",
+                first.name
+            )
+        } else {
+            format!("every pair, by {}'s figure", first.name)
+        };
+        let mut out = format!(
+            "\n### Two tastes: the smaller genre share of a mixed persona's top-{k}\n\n\
+             Each mixed persona likes (+2) the {} most-rated movies of each of two genres (each \
+             with at least {} catalog movies) that do not carry the other genre; a pair's figure \
+             is the smaller of the two genres' shares of its top-{k}. {pairs} pairs; below, \
+             {shown}, as figure (first genre's share / second's); every pair is in \
+             `evaluation.json`.\n\n| pair | {} |\n|---|{}\n",
+            personas::MIXED_LIKES,
+            personas::MIN_GENRE_MOVIES,
+            names.join(" | "),
+            "---|".repeat(names.len())
+        );
+        let row = |out: &mut String, i: usize| {
+            let cells: Vec<String> = methods
+                .iter()
+                .map(|m| {
+                    m.mixed.get(i).map_or("–".into(), |r| {
+                        format!("{:.2} ({:.2} / {:.2})", r.figure, r.shares[0], r.shares[1])
+                    })
+                })
+                .collect();
+            let [a, b] = &first.mixed[i].genres;
+            out.push_str(&format!("| {a} + {b} | {} |\n", cells.join(" | ")));
+        };
+        if pairs > 2 * MIXED_ROWS {
+            order[..MIXED_ROWS].iter().for_each(|&i| row(&mut out, i));
+            out.push_str(&format!("| …{}\n", " | …".repeat(names.len()) + " |"));
+            order[pairs - MIXED_ROWS..]
+                .iter()
+                .for_each(|&i| row(&mut out, i));
+        } else {
+            order.iter().for_each(|&i| row(&mut out, i));
+        }
+        let means: Vec<String> = methods
+            .iter()
+            .map(|m| format!("**{:.3}**", personas::mean_figure(&m.mixed)))
+            .collect();
+        out.push_str(&format!("| mean | {} |\n", means.join(" | ")));
         out
     }
 
@@ -520,6 +591,7 @@ mod tests {
                 fit_seconds: 1.0,
             }),
             personas: Vec::new(),
+            mixed: Vec::new(),
         });
         let table = report.to_markdown();
         assert!(
@@ -570,5 +642,44 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| m | 5 | 0.2000 ± 0.1414 |"), "{md}");
+    }
+
+    #[test]
+    fn the_two_taste_table_shows_the_worst_and_best_pairs_and_the_means() {
+        // 25 pairs; pair i has figure i / 100 for "a", 0.5 for "b".
+        let pair = |i: usize, figure: f64| personas::MixedResult {
+            genres: [format!("G{i:02}"), "H".into()],
+            shares: [figure, 0.9],
+            figure,
+        };
+        let method = |name: &str, figure: &dyn Fn(usize) -> f64| MethodReport {
+            name: name.into(),
+            settings: String::new(),
+            fit_seconds: 0.0,
+            visitor: Vec::new(),
+            warm: None,
+            personas: Vec::new(),
+            mixed: (0..25).map(|i| pair(i, figure(i))).collect(),
+        };
+        let mut report = Report::new(20, 10);
+        report
+            .methods
+            .push(method("a", &|i| (24 - i) as f64 / 100.0));
+        report.methods.push(method("b", &|_| 0.5));
+        let md = report.to_markdown();
+        assert!(md.contains("25 pairs"), "{md}");
+        assert!(
+            md.contains("| G24 + H | 0.00 (0.00 / 0.90) | 0.50 (0.50 / 0.90) |"),
+            "a's worst pair comes first: {md}"
+        );
+        let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| G")).collect();
+        assert_eq!(rows.len(), 20, "{md}");
+        assert!(
+            rows[9].starts_with("| G15 ") && rows[10].starts_with("| G09 "),
+            "{md}"
+        );
+        assert!(rows[19].starts_with("| G00 "), "{md}");
+        assert!(md.contains("| … | … | … |"), "{md}");
+        assert!(md.contains("| mean | **0.120** | **0.500** |"), "{md}");
     }
 }

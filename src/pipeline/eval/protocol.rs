@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::baselines::{
     Als, AlsConfig, Ease, EaseConfig, ItemKnn, ItemKnnConfig, MostPopular, ThumbsWeights,
 };
-use super::personas::{Persona, PersonaResult, persona_lists, persona_shares, personas};
+use super::personas::{
+    MixedPersona, MixedResult, Persona, PersonaResult, mixed_lists, mixed_personas, mixed_shares,
+    persona_lists, persona_shares, personas,
+};
 use super::{
     EvalError, MethodReport, Report, VisitorResult, VisitorScorer, WarmResult, WarmScorer,
     evaluate_visitors, evaluate_warm,
@@ -34,8 +37,17 @@ pub struct ProtocolCases {
     pub warm: WarmSplit,
     /// Each catalog item's genres (empty when unknown: then there are no personas).
     pub genres: Vec<Vec<String>>,
-    /// The taste metric's visitors, from the train users' rating counts.
+    /// The taste metrics' visitors, from the train users' rating counts.
     pub personas: Vec<Persona>,
+    pub mixed_personas: Vec<MixedPersona>,
+}
+
+/// A model's visitor results at every `k` and its taste metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitorOutcome {
+    pub visitor: Vec<VisitorResult>,
+    pub personas: Vec<PersonaResult>,
+    pub mixed: Vec<MixedResult>,
 }
 
 impl ProtocolCases {
@@ -43,10 +55,10 @@ impl ProtocolCases {
     /// personas of `genres` (one entry per catalog item, or none).
     pub fn new(split: &Split, genres: Vec<Vec<String>>) -> Self {
         let train = split.train_interactions();
-        let personas = if genres.len() == split.catalog.len() {
-            personas(&genres, &train)
+        let (personas, mixed_personas) = if genres.len() == split.catalog.len() {
+            (personas(&genres, &train), mixed_personas(&genres, &train))
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         Self {
             catalog_len: split.catalog.len(),
@@ -58,6 +70,7 @@ impl ProtocolCases {
             warm: split.warm(),
             genres,
             personas,
+            mixed_personas,
         }
     }
 
@@ -66,7 +79,7 @@ impl ProtocolCases {
         &self,
         model: &(impl VisitorScorer + ?Sized),
         k_at: usize,
-    ) -> Result<(Vec<VisitorResult>, Vec<PersonaResult>), EvalError> {
+    ) -> Result<VisitorOutcome, EvalError> {
         let mut visitor = Vec::with_capacity(self.visitors.len());
         for set in &self.visitors {
             let metrics = evaluate_visitors(model, &set.cases, self.catalog_len, k_at)?;
@@ -76,8 +89,14 @@ impl ProtocolCases {
             });
         }
         let lists = persona_lists(model, &self.personas, k_at);
-        let shares = persona_shares(&self.personas, &lists, &self.genres, k_at);
-        Ok((visitor, shares))
+        let personas = persona_shares(&self.personas, &lists, &self.genres, k_at);
+        let lists = mixed_lists(model, &self.mixed_personas, k_at);
+        let mixed = mixed_shares(&self.mixed_personas, &lists, &self.genres, k_at);
+        Ok(VisitorOutcome {
+            visitor,
+            personas,
+            mixed,
+        })
     }
 }
 
@@ -96,7 +115,7 @@ where
     let model = fit(&cases.train)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let name = VisitorScorer::name(&model);
-    let (visitor, personas) = cases.evaluate_visitors(&model, k_at)?;
+    let outcome = cases.evaluate_visitors(&model, k_at)?;
     drop(model);
     let start = Instant::now();
     let warm_model = fit(&cases.warm.train)?;
@@ -106,12 +125,13 @@ where
         name,
         settings: settings.to_string(),
         fit_seconds,
-        visitor,
+        visitor: outcome.visitor,
         warm: Some(WarmResult {
             metrics: warm_metrics,
             fit_seconds: warm_fit_seconds,
         }),
-        personas,
+        personas: outcome.personas,
+        mixed: outcome.mixed,
     })
 }
 
@@ -181,7 +201,7 @@ pub fn baselines_on_visitors(
 ) -> Result<Vec<(String, Vec<VisitorResult>)>, EvalError> {
     fit_baselines(&cases.train, configs)?
         .iter()
-        .map(|m| Ok((m.name(), cases.evaluate_visitors(m.as_ref(), k_at)?.0)))
+        .map(|m| Ok((m.name(), cases.evaluate_visitors(m.as_ref(), k_at)?.visitor)))
         .collect()
 }
 

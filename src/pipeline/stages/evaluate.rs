@@ -19,7 +19,9 @@ use crate::pipeline::eval::cold_start::{
     self, ColdStartReport, ColdStartResult, content_only_scores, evaluate_cold_start,
     held_out_rows, random_scores, without_items,
 };
-use crate::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
+use crate::pipeline::eval::personas::{
+    mean_figure, mean_share, persona_lists, persona_shares, personas,
+};
 use crate::pipeline::eval::protocol::{
     BaselineConfigs, ProtocolCases, baselines_on_visitors, fit_baselines, run_baselines,
 };
@@ -144,17 +146,18 @@ pub fn evaluate_stage(
     let config = &config;
     let visitor_scorer = TwoTowerVisitor::of(&trained, &inputs.content.genres, config, device);
     let start = Instant::now();
-    let (visitor, persona_results) = cases.evaluate_visitors(&visitor_scorer, k_at)?;
-    for r in &visitor {
+    let outcome = cases.evaluate_visitors(&visitor_scorer, k_at)?;
+    for r in &outcome.visitor {
         eprintln!(
             "two-tower, visitor k = {}: ndcg@{k_at} {:.4}, coverage@{k_at} {:.4}",
             r.given, r.metrics.ndcg, r.metrics.coverage
         );
     }
     eprintln!(
-        "two-tower: visitors and personas in {:.1} s; persona share {:.3}",
+        "two-tower: visitors and personas in {:.1} s; persona share {:.3}, mixed-persona figure {:.3}",
         start.elapsed().as_secs_f64(),
-        mean_share(&persona_results)
+        mean_share(&outcome.personas),
+        mean_figure(&outcome.mixed)
     );
     let named_reason_share = named_reasons(&visitor_scorer, &cases, config, k_at);
 
@@ -190,12 +193,13 @@ pub fn evaluate_stage(
                 config.ranking.genre_weight
             ),
             fit_seconds: train_metrics.map_or(0.0, |m| m.seconds_total),
-            visitor,
+            visitor: outcome.visitor,
             warm: Some(WarmResult {
                 metrics: warm_metrics,
                 fit_seconds: warm_fit_seconds,
             }),
-            personas: persona_results,
+            personas: outcome.personas,
+            mixed: outcome.mixed,
         },
     );
     report.named_reason_share = Some(named_reason_share);
@@ -212,7 +216,7 @@ pub fn evaluate_stage(
             TwoTowerVisitor::of(&split_trained, &split_inputs.content.genres, config, device);
         let mut results = vec![(
             "two-tower".to_string(),
-            split_cases.evaluate_visitors(&scorer, k_at)?.0,
+            split_cases.evaluate_visitors(&scorer, k_at)?.visitor,
         )];
         results.extend(baselines_on_visitors(
             &split_cases,
