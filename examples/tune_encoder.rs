@@ -1,6 +1,6 @@
 //! The visitor encoder (a user tower reading the thumbs) against today's personalisation, on
 //! the validation visitors carved from the train users: ndcg@20 and coverage@20 at k = 5, 10,
-//! 20 given ratings and the one-genre personas' share, EASE beside; for two widths, with 0, 10
+//! 20 given ratings, the one-genre personas' share and the mixed personas' figure, EASE beside; for two widths, with 0, 10
 //! and 40 fine-tuning steps from the encoder's reading.
 //!
 //! `cargo run --release --example tune_encoder -- [models_dir]` (default `models`).
@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use movie_genie::engine::model::mlp::Mlp;
 use movie_genie::pipeline::data::split::GIVEN_COUNTS;
 use movie_genie::pipeline::eval::baselines::{Ease, EaseConfig};
-use movie_genie::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
+use movie_genie::pipeline::eval::personas::{
+    mean_figure, mean_share, mixed_lists, mixed_personas, mixed_shares, persona_lists,
+    persona_shares, personas,
+};
 use movie_genie::pipeline::eval::two_tower::TwoTowerVisitor;
 use movie_genie::pipeline::eval::{VisitorScorer, evaluate_visitors};
 use movie_genie::pipeline::stages::Paths;
@@ -40,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let kept = &sets[0].0;
     let people = personas(&genres, kept);
+    let mixed = mixed_personas(&genres, kept);
     let report = |name: &str, scorer: &dyn VisitorScorer| -> anyhow::Result<()> {
         let mut line = format!("{name}:");
         for (_, valid) in &sets {
@@ -48,7 +52,9 @@ fn main() -> anyhow::Result<()> {
         }
         let lists = persona_lists(scorer, &people, 20);
         let share = mean_share(&persona_shares(&people, &lists, &genres, 20));
-        println!("{line}  personas {share:.3}");
+        let lists = mixed_lists(scorer, &mixed, 20);
+        let both = mean_figure(&mixed_shares(&mixed, &lists, &genres, 20));
+        println!("{line}  personas {share:.3}  mixed personas {both:.3}");
         Ok(())
     };
     report("EASE", &Ease::fit(kept, EaseConfig::default())?)?;

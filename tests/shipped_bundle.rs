@@ -239,3 +239,37 @@ fn the_fixed_visitors_get_the_recorded_top_20() {
         }
     }
 }
+
+/// A thumbs-down moves the list: after five liked horror films, disliking the first
+/// recommendation lowers its ten nearest movies in the visitor's whole ranking.
+#[test]
+#[ignore = "fails on the visitor encoder: its neighbours rise (issue 28); run with --ignored"]
+fn a_thumbs_down_lowers_the_disliked_movies_neighbours() {
+    let mut r = recommender();
+    for id in HORROR {
+        r.rate(MovieId(id), Thumbs::DoubleUp).unwrap();
+    }
+    let all = r.catalog().len();
+    let ranks = |r: &mut Recommender| -> std::collections::HashMap<MovieId, usize> {
+        let list = pollster::block_on(r.recommend(all)).unwrap();
+        list.iter().enumerate().map(|(i, m)| (m.movie_id, i)).collect()
+    };
+    let before = ranks(&mut r);
+    let disliked = pollster::block_on(r.recommend(1)).unwrap()[0].movie_id;
+    let near: Vec<MovieId> = r
+        .similar(disliked, 10)
+        .unwrap()
+        .iter()
+        .map(|m| m.movie_id)
+        .filter(|id| before.contains_key(id))
+        .collect();
+    r.rate(disliked, Thumbs::Down).unwrap();
+    let after = ranks(&mut r);
+    let mean = |ranks: &std::collections::HashMap<MovieId, usize>| {
+        near.iter().map(|id| ranks[id] as f64).sum::<f64>() / near.len() as f64
+    };
+    let (was, now) = (mean(&before), mean(&after));
+    eprintln!("movie {disliked}'s {} neighbours: mean rank {was:.1} → {now:.1}", near.len());
+    assert!(near.len() >= 5, "{near:?}");
+    assert!(now > was, "the neighbours of a disliked movie rose: {was:.1} → {now:.1}");
+}
