@@ -248,8 +248,8 @@ async fn webgpu_and_cpu_give_the_same_top_20() {
             now() - t - t_gpu
         );
         let (u, v) = (
-            gpu.last_vector().expect("gpu"),
-            cpu.last_vector().expect("cpu"),
+            gpu.last_vectors().expect("gpu"),
+            cpu.last_vectors().expect("cpu"),
         );
         let gap = u
             .iter()

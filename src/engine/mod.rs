@@ -14,6 +14,7 @@ pub mod ranker;
 pub mod ratings;
 pub mod recommender;
 pub mod score;
+pub mod tastes;
 pub mod thumbs;
 
 pub use thumbs::{ItemIndex, MovieId, Thumbs, ThumbsError};

@@ -35,6 +35,8 @@ pub enum RankError {
     TableLen { expected: usize, got: usize },
     #[error("queries must be a non-empty multiple of dim {dim}: got {got} values")]
     QueriesLen { dim: usize, got: usize },
+    #[error("one visitor vector per taste of the thumbs: expected {expected}, got {got}")]
+    Tastes { expected: usize, got: usize },
 }
 
 /// Brute-force top-k over a compressed table (TFRS `TopK`: `index`, then `query`).

@@ -1,6 +1,7 @@
 //! The visitor's recommender, shared by the browser and native code: it holds the loaded bundle
 //! (frozen user tower, the catalog, the [`Ranker`] over the compressed table) and the visitor's
-//! thumbs. An update fine-tunes the visitor's vector (`FrozenUserTower::personalize`), reads it
+//! thumbs. An update reads the visitor's vector of each taste (`Ranker::tastes`,
+//! `FrozenUserTower::personalize`), reads them
 //! back (`into_data_async`, the only read the browser's WebGPU allows), then ranks the whole
 //! catalog through the ranker `evaluate` also scores with, on the CPU's int8 kernel or, for a
 //! large catalog on WebGPU, on the device (`device_rank`).
@@ -122,49 +123,55 @@ struct DeviceScoring {
     popularity_weight: f64,
 }
 
-/// Every catalog row's score for a visitor vector, computed on the device.
+/// Every catalog row's score for each of a visitor's vectors, computed on the device.
 #[derive(Debug, Clone, PartialEq)]
 struct DeviceScores {
     /// The popularity weight they were computed for.
     popularity_weight: f64,
-    /// `[rows]`.
-    values: Vec<f32>,
+    /// `[tastes][rows]`.
+    values: Vec<Vec<f32>>,
     /// Scoring plus reading back, in ms.
     ms: Option<f64>,
 }
 
 enum Pending {
     /// The ratings did not change since the last update.
-    Reused(Vec<f32>),
-    /// Fine-tuned on the device, not read back yet.
-    Computed(Tensor<1>),
+    Reused(Vec<Vec<f32>>),
+    /// One per taste, computed on the device, not read back yet.
+    Computed(Vec<Tensor<1>>),
 }
 
-/// A visitor vector with the ratings it was fitted to.
+/// A visitor's vectors (one per taste, `Ranker::tastes`) with the ratings they were read from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserVector {
     ratings: Vec<(MovieId, Thumbs)>,
-    /// `[output_dim]`, a unit vector.
-    vector: Vec<f32>,
+    /// `[tastes][output_dim]`, unit vectors.
+    vectors: Vec<Vec<f32>>,
     personalize_ms: Option<f64>,
     reused: bool,
     scores: Option<DeviceScores>,
 }
 
 impl UserVector {
-    /// The unit vector, `[output_dim]`.
-    pub fn vector(&self) -> &[f32] {
-        &self.vector
+    /// The unit vectors, one per taste: `[tastes][output_dim]`.
+    pub fn vectors(&self) -> &[Vec<f32>] {
+        &self.vectors
     }
 }
 
 impl PendingUser {
-    /// Waits for the device and reads the vector, then, where the catalog is scored on the
-    /// device, its scores (the browser's WebGPU only reads asynchronously).
+    /// Waits for the device and reads the vectors, then, where the catalog is scored on the
+    /// device, their scores (the browser's WebGPU only reads asynchronously).
     pub async fn finish(self) -> Result<UserVector, RecommendError> {
-        let (vector, reused) = match self.state {
-            Pending::Reused(vector) => (vector, true),
-            Pending::Computed(tensor) => (read(tensor).await?, false),
+        let (vectors, reused) = match self.state {
+            Pending::Reused(vectors) => (vectors, true),
+            Pending::Computed(tensors) => {
+                let mut vectors = Vec::with_capacity(tensors.len());
+                for tensor in tensors {
+                    vectors.push(read(tensor).await?);
+                }
+                (vectors, false)
+            }
         };
         let now = || self.clock.map(|clock| clock());
         let personalize_ms = match (now(), self.started) {
@@ -174,8 +181,11 @@ impl PendingUser {
         let scores = match self.scoring {
             Some(s) => {
                 let started = now();
-                let q = s.space.query(&vector, s.popularity_weight);
-                let values = read(s.table.scores(&q)).await?;
+                let mut values = Vec::with_capacity(vectors.len());
+                for vector in &vectors {
+                    let q = s.space.query(vector, s.popularity_weight);
+                    values.push(read(s.table.scores(&q)).await?);
+                }
                 Some(DeviceScores {
                     popularity_weight: s.popularity_weight,
                     values,
@@ -186,7 +196,7 @@ impl PendingUser {
         };
         Ok(UserVector {
             ratings: self.ratings,
-            vector,
+            vectors,
             personalize_ms,
             reused,
             scores,
@@ -447,8 +457,8 @@ impl Recommender {
         unknown.into_iter().map(|(id, _)| id).collect()
     }
 
-    /// Starts an update: fine-tunes the visitor's vector to the current ratings (or reuses the
-    /// last one if they did not change). Nothing waits for the device yet.
+    /// Starts an update: reads the visitor's vector of each taste from the current ratings (or
+    /// reuses the last ones if they did not change). Nothing waits for the device yet.
     pub fn start_update(&self) -> Result<PendingUser, RecommendError> {
         let started = self.clock.map(|clock| clock());
         let scoring = self.device_table.as_ref().map(|table| DeviceScoring {
@@ -459,7 +469,7 @@ impl Recommender {
         if let Some(last) = self.last.as_ref().filter(|l| l.ratings == self.ratings) {
             return Ok(PendingUser {
                 ratings: self.ratings.clone(),
-                state: Pending::Reused(last.vector.clone()),
+                state: Pending::Reused(last.vectors.clone()),
                 scoring,
                 clock: self.clock,
                 started,
@@ -470,12 +480,18 @@ impl Recommender {
             .iter()
             .map(|&(id, thumbs)| Ok((self.index_of(id)?, thumbs)))
             .collect::<Result<_, RecommendError>>()?;
-        let tensor = self
-            .tower
-            .personalize(self.ranker.items(), &rated, &self.config)?;
+        let tensors = self
+            .ranker
+            .tastes(&rated)
+            .iter()
+            .map(|taste| {
+                self.tower
+                    .personalize(self.ranker.items(), taste, &self.config)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(PendingUser {
             ratings: self.ratings.clone(),
-            state: Pending::Computed(tensor),
+            state: Pending::Computed(tensors),
             scoring,
             clock: self.clock,
             started,
@@ -497,7 +513,7 @@ impl Recommender {
             .take()
             .filter(|s| s.popularity_weight == self.popularity_weight);
         let top = self.ranker.top(
-            &user.vector,
+            &user.vectors,
             &rated,
             self.popularity_weight,
             k,
@@ -588,9 +604,9 @@ impl Recommender {
         self.ranker.config().popularity_weight
     }
 
-    /// The visitor vector of the last update, `[output_dim]`.
-    pub fn last_vector(&self) -> Option<&[f32]> {
-        self.last.as_ref().map(|l| l.vector.as_slice())
+    /// The visitor vectors of the last update, one per taste: `[tastes][output_dim]`.
+    pub fn last_vectors(&self) -> Option<&[Vec<f32>]> {
+        self.last.as_ref().map(|l| l.vectors.as_slice())
     }
 
     /// The `k` movies whose vectors are nearest to `id`'s (cosine over the compressed table).
@@ -637,7 +653,7 @@ impl Recommender {
             .ranker
             .top_among(
                 &self.new_rows,
-                &user.vector,
+                &user.vectors,
                 &rated,
                 self.popularity_weight,
                 k,
@@ -764,7 +780,7 @@ mod tests {
             .with_clock(clock);
         r.rate(MovieId(1), Thumbs::Up).unwrap();
         assert_eq!(pollster::block_on(r.recommend(20)).unwrap().len(), 20);
-        assert_eq!(r.last_vector().unwrap().len(), spec.output_dim);
+        assert_eq!(r.last_vectors().unwrap()[0].len(), spec.output_dim);
         assert_eq!(r.stats().steps, spec.steps);
     }
 
@@ -798,7 +814,7 @@ mod tests {
         }
         // Scores are descending and match cosine / τ + bias on the dequantised rows.
         assert!(warm.windows(2).all(|w| w[0].score >= w[1].score));
-        let u = r.last_vector().unwrap().to_vec();
+        let u = r.last_vectors().unwrap()[0].clone();
         let top = r.by_id[&warm[0].movie_id].0 as usize;
         let expected = u
             .iter()
@@ -894,7 +910,7 @@ mod tests {
             "a new weight must not fine-tune again"
         );
         // With β = 0 the order is by the visitor's vector without the shared direction alone.
-        let u = r.last_vector().unwrap().to_vec();
+        let u = r.last_vectors().unwrap()[0].clone();
         let along: f32 = u
             .iter()
             .zip(&r.ranker.space().shared)

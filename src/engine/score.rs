@@ -28,6 +28,23 @@ pub struct RankingConfig {
     /// The least cosine between a recommendation and a liked movie for "because you liked".
     #[config(default = 0.5)]
     pub reason_min_cosine: f64,
+    /// `δ`: how far a thumbs-down pushes its near movies down, in the units of `cos / τ`
+    /// (the [`Ranker`](crate::engine::ranker::Ranker)'s; 0: a thumbs-down only moves the
+    /// visitor's vector).
+    #[config(default = 0.0)]
+    pub dislike_weight: f64,
+    /// The cosine to a disliked movie from which a movie is pushed down.
+    #[config(default = 0.75)]
+    pub dislike_min_cosine: f64,
+    /// How many tastes a visitor's likes may split into (`tastes`; 1: one vector for all).
+    #[config(default = 1)]
+    pub max_tastes: usize,
+    /// Two groups of likes are two tastes when their centres' cosine is below this.
+    #[config(default = 0.0)]
+    pub taste_split_cosine: f64,
+    /// The fewest likes a taste holds.
+    #[config(default = 3)]
+    pub taste_min_likes: usize,
 }
 
 /// Why a ranking setting was refused.

@@ -507,9 +507,10 @@ impl Genie {
         Ok(genie)
     }
 
-    /// The visitor vector of the last update (for checks that compare devices).
-    pub fn last_vector(&self) -> Option<Vec<f32>> {
-        self.inner.borrow().last_vector().map(<[f32]>::to_vec)
+    /// The visitor vectors of the last update, one taste after another (for checks that
+    /// compare devices).
+    pub fn last_vectors(&self) -> Option<Vec<f32>> {
+        self.inner.borrow().last_vectors().map(<[Vec<f32>]>::concat)
     }
 }
 

@@ -19,6 +19,7 @@ use crate::pipeline::train::{Trained, TrainingConfig, VisitorTower};
 
 /// The two-tower model scoring a visitor as the browser does: personalisation, then the
 /// ranker's score over the int8 table.
+#[derive(Clone)]
 pub struct TwoTowerVisitor {
     tower: FrozenUserTower,
     config: PersonalizeConfig,
@@ -77,15 +78,21 @@ impl TwoTowerVisitor {
         }
     }
 
-    /// The visitor's unit vector.
-    pub fn user_vector(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
-        let user = self
-            .tower
-            .personalize(self.ranker.items(), given, &self.config)
-            .expect("evaluation cases index the catalog");
-        user.into_data()
-            .try_to_vec::<f32>()
-            .expect("f32 user vector")
+    /// The visitor's unit vectors, one per taste of `given` (`Ranker::tastes`).
+    pub fn user_vectors(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<Vec<f32>> {
+        self.ranker
+            .tastes(given)
+            .iter()
+            .map(|taste| {
+                let user = self
+                    .tower
+                    .personalize(self.ranker.items(), taste, &self.config)
+                    .expect("evaluation cases index the catalog");
+                user.into_data()
+                    .try_to_vec::<f32>()
+                    .expect("f32 user vector")
+            })
+            .collect()
     }
 
     /// The ranking query for a visitor vector, as the browser forms it.
@@ -94,11 +101,11 @@ impl TwoTowerVisitor {
             .query(user, self.ranker.config().popularity_weight)
     }
 
-    /// Every item's score for a visitor vector and the thumbs it was fitted to.
-    pub fn score_vector(&self, user: &[f32], given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
+    /// Every item's score for a visitor's vectors and the thumbs they were read from.
+    pub fn score_vectors(&self, users: &[Vec<f32>], given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
         self.ranker
-            .scores(user, given, self.ranker.config().popularity_weight)
-            .expect("a visitor vector has the table's width")
+            .scores(users, given, self.ranker.config().popularity_weight)
+            .expect("one visitor vector of the table's width per taste")
     }
 
     /// What it ranks with.
@@ -113,7 +120,7 @@ impl VisitorScorer for TwoTowerVisitor {
     }
 
     fn score_visitor(&self, given: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
-        self.score_vector(&self.user_vector(given), given)
+        self.score_vectors(&self.user_vectors(given), given)
     }
 }
 
@@ -202,7 +209,9 @@ impl TwoTowerWarm {
                 .enumerate()
                 .map(|(r, u)| (*u, r))
                 .collect(),
-            visitor: TwoTowerVisitor::of(trained, genres, config, device),
+            // A train user's id vector is one vector for their whole history: one taste.
+            visitor: TwoTowerVisitor::of(trained, genres, config, device)
+                .with_ranking(config.ranking.clone().with_max_tastes(1)),
         }
     }
 }
@@ -214,7 +223,9 @@ impl WarmScorer for TwoTowerWarm {
 
     fn score_user(&self, user_id: u32, train: &[(ItemIndex, Thumbs)]) -> Vec<f32> {
         match self.rows.get(&user_id) {
-            Some(&row) => self.visitor.score_vector(&self.users[row], train),
+            Some(&row) => self
+                .visitor
+                .score_vectors(std::slice::from_ref(&self.users[row]), train),
             None => self.visitor.score_visitor(train),
         }
     }

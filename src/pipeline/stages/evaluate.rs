@@ -43,18 +43,18 @@ pub const SPLIT_SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
 /// so one fine-tuning per visitor serves every ranking setting of a sweep.
 pub struct CachedVisitors<'a> {
     pub scorer: &'a TwoTowerVisitor,
-    pub vectors: &'a HashMap<(u32, usize), Vec<f32>>,
+    pub vectors: &'a HashMap<(u32, usize), Vec<Vec<f32>>>,
 }
 
 impl CachedVisitors<'_> {
-    /// Every case's visitor vector, keyed by user and number of given ratings.
+    /// Every case's visitor vectors, keyed by user and number of given ratings.
     pub fn personalise(
         scorer: &TwoTowerVisitor,
         cases: &[VisitorCase],
-    ) -> HashMap<(u32, usize), Vec<f32>> {
+    ) -> HashMap<(u32, usize), Vec<Vec<f32>>> {
         cases
             .iter()
-            .map(|c| ((c.user_id, c.given.len()), scorer.user_vector(&c.given)))
+            .map(|c| ((c.user_id, c.given.len()), scorer.user_vectors(&c.given)))
             .collect()
     }
 }
@@ -70,7 +70,7 @@ impl VisitorScorer for CachedVisitors<'_> {
 
     fn score_case(&self, case: &VisitorCase) -> Vec<f32> {
         match self.vectors.get(&(case.user_id, case.given.len())) {
-            Some(user) => self.scorer.score_vector(user, &case.given),
+            Some(users) => self.scorer.score_vectors(users, &case.given),
             None => self.scorer.score_visitor(&case.given),
         }
     }

@@ -87,8 +87,9 @@ pub fn export_stage(
     for k in GIVEN_COUNTS {
         let (_, cases) = carve_validation(&train_users, config.validation_fraction, k, config.seed);
         for case in cases {
-            let user = visitor.user_vector(&case.given);
-            queries.extend(visitor.query(&user));
+            for user in visitor.user_vectors(&case.given) {
+                queries.extend(visitor.query(&user));
+            }
         }
     }
     let divisors: Vec<usize> = (2..dim).filter(|m| dim % m == 0 && *m <= 32).collect();
