@@ -6,8 +6,6 @@
 //!
 //! `cargo run --example tune_visitor -- [models_dir]` (default `models`).
 
-use std::path::PathBuf;
-
 use movie_genie::engine::personalize::ItemVectors;
 use movie_genie::engine::score::RankingConfig;
 use movie_genie::pipeline::data::split::GIVEN_COUNTS;
@@ -15,10 +13,8 @@ use movie_genie::pipeline::eval::baselines::{Ease, EaseConfig};
 use movie_genie::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
 use movie_genie::pipeline::eval::two_tower::TwoTowerVisitor;
 use movie_genie::pipeline::eval::{VisitorScorer, evaluate_visitors};
-use movie_genie::pipeline::stages::Paths;
+use movie_genie::pipeline::eval::tuning::Tuning;
 use movie_genie::pipeline::stages::evaluate::CachedVisitors;
-use movie_genie::pipeline::stages::inputs::load_inputs;
-use movie_genie::pipeline::stages::train::load_trained;
 use movie_genie::pipeline::train::carve_validation;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -65,17 +61,12 @@ fn reason_threshold(items: &ItemVectors, genres: &[Vec<String>]) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let models = std::env::args().nth(1).unwrap_or_else(|| "models".into());
-    let data = PathBuf::from(
-        std::env::var("MOVIE_GENIE_DATA").unwrap_or_else(|_| "../shared/data".into()),
-    );
-    let paths = Paths {
-        models: models.into(),
-        ..Paths::defaults(&data)
-    };
-    let (_, inputs) = load_inputs(&paths)?;
-    let device = movie_genie::engine::cpu_device();
-    let (trained, config) = load_trained(&paths.models, &inputs, &device)?;
+    let Tuning {
+        inputs,
+        trained,
+        config,
+        device,
+    } = Tuning::from_args()?;
     let n = inputs.split.catalog.len();
     let genres = inputs.genres();
     let train = inputs.split.train_interactions();

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod personas;
 pub mod protocol;
 pub mod tradeoff;
+pub mod tuning;
 pub mod two_tower;
 
 pub use metrics::{coverage_at, ndcg_at, recall_at, top_k};
