@@ -31,7 +31,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     for tastes in [2, 3] {
-        for split in [0.2, 0.4, 0.6, 0.8] {
+        for split in [0.2, 0.4, 0.6, 0.8, 1.0] {
             for min_likes in [2, 3] {
                 let ranking = base
                     .clone()
@@ -41,6 +41,17 @@ fn main() -> anyhow::Result<()> {
                 let name = format!("{tastes} tastes split below {split}, {min_likes}+ likes each");
                 report(name, ranking)?;
             }
+        }
+    }
+    // The genre term with tastes: each taste's genres stand out against the crowd's.
+    for genre_weight in [3.0, 10.0, 15.0] {
+        for split in [0.6, 1.0] {
+            let ranking = base
+                .clone()
+                .with_max_tastes(2)
+                .with_taste_split_cosine(split)
+                .with_genre_weight(genre_weight);
+            report(format!("2 tastes split below {split}, genre weight {genre_weight}"), ranking)?;
         }
     }
     Ok(())

@@ -243,7 +243,6 @@ fn the_fixed_visitors_get_the_recorded_top_20() {
 /// A thumbs-down moves the list: after five liked horror films, disliking the first
 /// recommendation lowers its ten nearest movies in the visitor's whole ranking.
 #[test]
-#[ignore = "fails on the visitor encoder: its neighbours rise (issue 28); run with --ignored"]
 fn a_thumbs_down_lowers_the_disliked_movies_neighbours() {
     let mut r = recommender();
     for id in HORROR {
