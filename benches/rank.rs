@@ -1,7 +1,9 @@
 //! Top-20 retrieval over the shipped table (9,301 movies) and synthetic (seeded) item tables of
 //! 9,742 (ml-latest-small), 100k and 1M rows × 64: the int8 and PQ kernels beside the naive
 //! alternative (all f32 scores, full sort).
-//! Prints the bytes each table holds in memory before timing.
+//! Prints the bytes each table holds in memory before timing. Then a visitor's whole update on
+//! the shipped bundle (encoder, every taste's pass over the table, the thumbs-down term, top 20)
+//! for one taste, two tastes, and one taste with 20 thumbs-down.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -9,6 +11,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use movie_genie::engine::bundle::{Bundle, Int8Table, ItemTable, PqConfig, PqTable};
 use movie_genie::engine::rank::TopK;
+use movie_genie::engine::recommender::Recommender;
+use movie_genie::engine::{MovieId, Thumbs};
 use movie_genie::fixtures::seeded_unit_rows;
 
 const DIM: usize = 64;
@@ -100,6 +104,47 @@ fn rank(c: &mut Criterion) {
     group.finish();
 }
 
+/// The Shining, Jaws, Halloween, The Exorcist, Scream; Toy Story, Finding Nemo, Up.
+const HORROR: [u32; 5] = [1258, 1387, 1982, 1997, 1407];
+const ANIMATED: [u32; 3] = [1, 6377, 68954];
+
+fn visitor_update(c: &mut Criterion) {
+    let Ok(bytes) = std::fs::read(SHIPPED) else {
+        return;
+    };
+    let bundle = Bundle::from_bytes(&bytes).expect("the shipped bundle should load");
+    let device = movie_genie::engine::cpu_device();
+    let mut group = c.benchmark_group("visitor update, top 20, shipped bundle");
+    let likes: [(&str, Vec<u32>); 3] = [
+        ("5 likes", HORROR.to_vec()),
+        ("3 + 3 likes, two tastes", [&HORROR[..3], &ANIMATED].concat()),
+        ("5 likes, 20 thumbs-down", HORROR.to_vec()),
+    ];
+    for (name, liked) in likes {
+        let mut r = Recommender::from_bundle(bundle.clone(), &device).expect("it loads");
+        for &id in &liked {
+            r.rate(MovieId(id), Thumbs::DoubleUp).expect("a catalog movie");
+        }
+        if name.contains("thumbs-down") {
+            let downs: Vec<MovieId> = r.catalog().iter().map(|e| e.movie_id).take(20).collect();
+            for id in downs {
+                r.rate(id, Thumbs::Down).expect("a catalog movie");
+            }
+        }
+        // Each iteration changes the thumbs (one more like, or one fewer), so nothing is reused.
+        let toggled = MovieId(2571);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                if !r.unrate(toggled).expect("a valid id") {
+                    r.rate(toggled, Thumbs::Up).expect("a catalog movie");
+                }
+                pollster::block_on(r.recommend(K)).expect("recommendations")
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     // Small samples so the whole run fits in a couple of minutes on 2 cores.
@@ -107,6 +152,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(2));
-    targets = rank
+    targets = rank, visitor_update
 }
 criterion_main!(benches);

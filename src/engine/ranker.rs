@@ -44,6 +44,22 @@ pub struct Ranker {
     genres: Genres,
     space: QuerySpace,
     config: RankingConfig,
+    /// The thumbs-down term of the last set of disliked movies.
+    dislikes: DislikeCache,
+}
+
+/// The thumbs-down term of one set of disliked movies (sorted), kept between updates: the term
+/// is a max over the disliked movies, so a thumbs-down added to the set costs one pass over the
+/// table, and an update that only changes likes costs none. A max is exact in any order, so the
+/// kept term is the one a fresh computation gives.
+#[derive(Debug, Default)]
+struct DislikeCache(std::sync::Mutex<(Vec<ItemIndex>, Vec<f32>)>);
+
+impl Clone for DislikeCache {
+    /// A fresh, empty cache.
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Ranker {
@@ -65,6 +81,7 @@ impl Ranker {
             genres,
             space,
             config,
+            dislikes: DislikeCache::default(),
         }
     }
 
@@ -83,7 +100,11 @@ impl Ranker {
 
     /// The same catalog ranked with other settings.
     pub fn with_config(self, config: RankingConfig) -> Self {
-        Self { config, ..self }
+        Self {
+            config,
+            dislikes: DislikeCache::default(),
+            ..self
+        }
     }
 
     pub fn table(&self) -> &ItemTable {
@@ -289,19 +310,38 @@ impl Ranker {
             return Ok(None);
         }
         downs.sort_unstable();
+        downs.dedup();
         let floor = self.config.dislike_min_cosine as f32;
         let scale = self.config.dislike_weight as f32 / (1.0 - floor).max(f32::EPSILON);
-        let mut penalty = vec![0f32; self.rows()];
+        let mut cache = self
+            .dislikes
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (done, penalty) = &mut *cache;
+        if penalty.len() != self.rows() || done.iter().any(|d| downs.binary_search(d).is_err()) {
+            *done = Vec::new();
+            *penalty = vec![0f32; self.rows()];
+        }
         let mut cosines = vec![0f32; self.rows()];
-        for down in downs {
+        for &down in &downs {
+            if done.binary_search(&down).is_ok() {
+                continue;
+            }
             let mut query = self.items.row(down.0 as usize).to_vec();
             query.push(0.0);
-            self.table.scores_into(&query, &mut cosines)?;
+            if let Err(e) = self.table.scores_into(&query, &mut cosines) {
+                // A half-applied pass is no term of any set: start afresh next time.
+                done.clear();
+                penalty.clear();
+                return Err(e);
+            }
             for (p, c) in penalty.iter_mut().zip(&cosines) {
                 *p = p.max(scale * (c - floor).max(0.0));
             }
         }
-        Ok(Some(penalty))
+        *done = downs;
+        Ok(Some(penalty.clone()))
     }
 
     /// The `k` movies whose vectors are nearest to `index`'s (cosine over the compressed
@@ -459,6 +499,22 @@ mod tests {
         for row in 0..30 {
             let fell = after[row] < before[row] - 1.0;
             assert_eq!(fell, row >= 20, "row {row}: {} → {}", before[row], after[row]);
+        }
+    }
+
+    #[test]
+    fn the_kept_thumbs_down_term_is_the_fresh_one_as_thumbs_come_and_go() {
+        let config = RankingConfig::new()
+            .with_dislike_weight(4.0)
+            .with_dislike_min_cosine(0.5);
+        let kept = ranker(config);
+        let likes = liked(&[0, 1, 2]);
+        for downs in [&[20][..], &[20, 25, 12], &[25], &[], &[12, 20]] {
+            let mut rated = likes.clone();
+            rated.extend(downs.iter().map(|&d| (ItemIndex(d), Thumbs::Down)));
+            let users = vectors(&kept, &rated);
+            let fresh = kept.clone().scores(&users, &rated, 1.0).unwrap();
+            assert_eq!(kept.scores(&users, &rated, 1.0).unwrap(), fresh, "{downs:?}");
         }
     }
 }
