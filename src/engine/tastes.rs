@@ -3,21 +3,16 @@
 //! its own and a share of the list ([`Ranker`](crate::engine::ranker::Ranker)). One pooled
 //! vector of such a visitor sits between the groups, on films that are neither.
 //!
-//! A group splits in two while both halves hold at least `taste_min_likes` likes and their
-//! centroids' cosine is below `taste_split_cosine`, up to `max_tastes` groups. The halves are
-//! 2-means' over the liked movies' unit vectors: of every split with halves that large for up
-//! to [`EXHAUSTIVE_LIKES`] likes (2-means from seeds often settles on 4 + 2 where the tastes
-//! are 3 + 3), by 2-means itself beyond. Everything runs in catalog-row order with ties to the
-//! lower row, so the tastes are a function of the set of thumbs.
+//! A group splits in two (2-means over the liked movies' unit vectors) while both halves hold
+//! at least `taste_min_likes` likes and their centroids' cosine is below `taste_split_cosine`,
+//! up to `max_tastes` groups. Everything runs in catalog-row order with ties to the lower row,
+//! so the tastes are a function of the set of thumbs.
 
 use crate::engine::personalize::ItemVectors;
 use crate::engine::score::RankingConfig;
 use crate::engine::{ItemIndex, Thumbs};
 
-/// Up to this many likes, a group's split is the best of every split (2^11 tries); beyond, 2-means.
-const EXHAUSTIVE_LIKES: usize = 12;
-
-/// Rounds of 2-means; groups of likes settle in a few.
+/// Rounds of 2-means; six movies settle in two or three.
 const ROUNDS: usize = 10;
 
 /// The visitor's tastes: each holds its liked movies and every thumbs-down, sorted by row. One
@@ -67,53 +62,11 @@ fn split(
         return None;
     }
     let rows: Vec<&[f32]> = likes.iter().map(|(i, _)| items.row(i.0 as usize)).collect();
-    let side = if rows.len() <= EXHAUSTIVE_LIKES {
-        best_split(&rows, min)
-    } else {
-        two_means(&rows)?
-    };
-    let (a, b): (Vec<usize>, Vec<usize>) = (0..rows.len()).partition(|&i| !side[i]);
-    let apart = f64::from(dot(&centroid(&rows, &a), &centroid(&rows, &b)))
-        < config.taste_split_cosine;
-    (apart && a.len() >= min && b.len() >= min).then(|| {
-        let pick = |members: Vec<usize>| members.into_iter().map(|i| likes[i]).collect();
-        (pick(a), pick(b))
-    })
-}
-
-/// The split of `rows` into two groups of at least `min` rows whose sums are longest together
-/// (2-means' objective for unit vectors), found by trying every split: row 0 stays on the first
-/// side, and of equal splits the first in order wins. `side[i]`: row `i` is on the second side.
-fn best_split(rows: &[&[f32]], min: usize) -> Vec<bool> {
-    let n = rows.len();
-    let mut best = (f32::NEG_INFINITY, 0u32);
-    let mut sums = [vec![0f32; rows[0].len()], vec![0f32; rows[0].len()]];
-    for mask in 0..1u32 << (n - 1) {
-        let second = mask << 1;
-        let count = second.count_ones() as usize;
-        if count < min || n - count < min {
-            continue;
-        }
-        sums.iter_mut().for_each(|s| s.fill(0.0));
-        for (i, row) in rows.iter().enumerate() {
-            let sum = &mut sums[(second >> i & 1) as usize];
-            sum.iter_mut().zip(*row).for_each(|(s, v)| *s += v);
-        }
-        let length = dot(&sums[0], &sums[0]).sqrt() + dot(&sums[1], &sums[1]).sqrt();
-        if length > best.0 {
-            best = (length, second);
-        }
-    }
-    (0..n).map(|i| best.1 >> i & 1 == 1).collect()
-}
-
-/// 2-means over `rows`, seeded with the row farthest from their centre and the row farthest from
-/// it; `None` when a side empties.
-fn two_means(rows: &[&[f32]]) -> Option<Vec<bool>> {
     let all: Vec<usize> = (0..rows.len()).collect();
-    let centre = centroid(rows, &all);
-    let first = farthest(rows, &centre);
-    let second = farthest(rows, rows[first]);
+    // Seeds: the like farthest from the group's centre, then the like farthest from it.
+    let centre = centroid(&rows, &all);
+    let first = farthest(&rows, &centre);
+    let second = farthest(&rows, rows[first]);
     let mut centres = [rows[first].to_vec(), rows[second].to_vec()];
     let mut side = vec![false; rows.len()];
     for _ in 0..ROUNDS {
@@ -127,12 +80,17 @@ fn two_means(rows: &[&[f32]]) -> Option<Vec<bool>> {
         if a.is_empty() || b.is_empty() {
             return None;
         }
-        centres = [centroid(rows, &a), centroid(rows, &b)];
+        centres = [centroid(&rows, &a), centroid(&rows, &b)];
         if settled {
             break;
         }
     }
-    Some(side)
+    let (a, b): (Vec<_>, Vec<_>) = likes.iter().zip(&side).partition(|(_, s)| !**s);
+    let apart = f64::from(dot(&centres[0], &centres[1])) < config.taste_split_cosine;
+    (apart && a.len() >= min && b.len() >= min).then(|| {
+        let unzip = |g: Vec<(&(ItemIndex, Thumbs), &bool)>| g.into_iter().map(|(l, _)| *l).collect();
+        (unzip(a), unzip(b))
+    })
 }
 
 /// The unit mean of `rows[members]`.
