@@ -10,6 +10,7 @@ use crate::engine::bundle::{
     Bundle, CatalogEntry, Int8Table, ItemTable, NamedTensor, ServingConfig, USER_PRIOR, UserInput,
     user_layer_names,
 };
+use crate::engine::encoder::thumbs_input_dim;
 use crate::engine::model::mlp::MlpConfig;
 use crate::engine::personalize::PersonalizeConfig;
 use crate::engine::score::RankingConfig;
@@ -40,6 +41,8 @@ pub struct SyntheticSpec {
     pub output_dim: usize,
     pub steps: usize,
     pub sampled_negatives: usize,
+    /// What the user tower reads: the prior, fitted by `steps` of Adam, or the thumbs.
+    pub user_input: UserInput,
 }
 
 impl SyntheticSpec {
@@ -52,19 +55,22 @@ impl SyntheticSpec {
             output_dim: 8,
             steps: 20,
             sampled_negatives: 16,
+            user_input: UserInput::Prior,
         }
     }
 
-    /// The size of the shipped model (`configs/two_tower_config.yaml`, ~9,300 movies of
-    /// ml-latest-small), for timings before a trained bundle exists.
+    /// The shape of the shipped model (`configs/two_tower_config.yaml`, ~9,300 movies of
+    /// ml-latest-small): the visitor encoder reading the thumbs, no fine-tuning; for timings
+    /// on catalogs of any size.
     pub fn movielens_small() -> Self {
         Self {
             rows: 9301,
-            d_in: 32,
+            d_in: thumbs_input_dim(64),
             hidden: 64,
             output_dim: 64,
-            steps: 40,
+            steps: 0,
             sampled_negatives: 1024,
+            user_input: UserInput::Thumbs,
         }
     }
 }
@@ -135,7 +141,7 @@ pub fn synthetic_bundle(spec: &SyntheticSpec, seed: u64) -> Bundle {
         .collect();
     let serving = ServingConfig {
         user_tower: MlpConfig::new(d_in, vec![hidden], out),
-        user_input: UserInput::Prior,
+        user_input: spec.user_input,
         temperature: 0.1,
         bias_scale: BIAS_SCALE,
         personalize: PersonalizeConfig::new()
