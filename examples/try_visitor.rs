@@ -1,6 +1,7 @@
 //! Reads the list a visitor with one clear taste would get from the shipped bundle, through the
 //! same `Recommender` the browser runs: five liked westerns, documentaries, horror films and
-//! Pixar films, each list with its reasons, at the shipped popularity weight and at "discover".
+//! Pixar films, and a mixed taste (three horror films, three animated ones), each list with its
+//! reasons, at the shipped popularity weight and at "discover".
 //!
 //! `cargo run --example try_visitor -- [bundle] [movieId …]` (default: the shipped bundle and
 //! the four tastes above; ids given are liked +2 as one visitor).
@@ -9,16 +10,18 @@ use movie_genie::engine::bundle::Bundle;
 use movie_genie::engine::recommender::Recommender;
 use movie_genie::engine::{MovieId, Thumbs};
 
-const TASTES: [(&str, [u32; 5]); 4] = [
+const TASTES: [(&str, &[u32]); 5] = [
     // The Good, the Bad and the Ugly; Unforgiven; Dances with Wolves; Django Unchained;
     // Once Upon a Time in the West.
-    ("westerns", [1201, 1266, 590, 99114, 1209]),
+    ("westerns", &[1201, 1266, 590, 99114, 1209]),
     // Bowling for Columbine; Super Size Me; Fahrenheit 9/11; Roger & Me; Hoop Dreams.
-    ("documentaries", [5669, 8464, 8622, 2064, 246]),
+    ("documentaries", &[5669, 8464, 8622, 2064, 246]),
     // Halloween (1978); The Shining; Scream; The Exorcist; A Nightmare on Elm Street.
-    ("horror", [1982, 1258, 1407, 1997, 1347]),
+    ("horror", &[1982, 1258, 1407, 1997, 1347]),
     // Toy Story; Toy Story 2; A Bug's Life; Monsters, Inc.; Finding Nemo.
-    ("Pixar", [1, 3114, 2355, 4886, 6377]),
+    ("Pixar", &[1, 3114, 2355, 4886, 6377]),
+    // Halloween; The Shining; The Exorcist; Toy Story; Finding Nemo; Up.
+    ("horror and animated", &[1982, 1258, 1997, 1, 6377, 68954]),
 ];
 
 fn main() -> anyhow::Result<()> {
