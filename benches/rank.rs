@@ -117,13 +117,17 @@ fn visitor_update(c: &mut Criterion) {
     let mut group = c.benchmark_group("visitor update, top 20, shipped bundle");
     let likes: [(&str, Vec<u32>); 3] = [
         ("5 likes", HORROR.to_vec()),
-        ("3 + 3 likes, two tastes", [&HORROR[..3], &ANIMATED].concat()),
+        (
+            "3 + 3 likes, two tastes",
+            [&HORROR[..3], &ANIMATED].concat(),
+        ),
         ("5 likes, 20 thumbs-down", HORROR.to_vec()),
     ];
     for (name, liked) in likes {
         let mut r = Recommender::from_bundle(bundle.clone(), &device).expect("it loads");
         for &id in &liked {
-            r.rate(MovieId(id), Thumbs::DoubleUp).expect("a catalog movie");
+            r.rate(MovieId(id), Thumbs::DoubleUp)
+                .expect("a catalog movie");
         }
         if name.contains("thumbs-down") {
             let downs: Vec<MovieId> = r.catalog().iter().map(|e| e.movie_id).take(20).collect();

@@ -22,7 +22,10 @@ fn main() -> anyhow::Result<()> {
     let n = inputs.split.catalog.len();
     let validation = Tuning::validation_of(&inputs, &config);
     let kept = &validation.kept;
-    println!("EASE:{}", validation.figures(&Ease::fit(kept, EaseConfig::default())?)?);
+    println!(
+        "EASE:{}",
+        validation.figures(&Ease::fit(kept, EaseConfig::default())?)?
+    );
     let today = TwoTowerVisitor::of(&trained, &inputs.content.genres, &config, &device);
     println!("two-tower today:{}", validation.figures(&today)?);
 

@@ -13,7 +13,12 @@ fn main() -> anyhow::Result<()> {
     let run = Tuning::from_args()?;
     let validation = run.validation();
     let config = &run.config;
-    let scorer = TwoTowerVisitor::of(&run.trained, &run.inputs.content.genres, config, &run.device);
+    let scorer = TwoTowerVisitor::of(
+        &run.trained,
+        &run.inputs.content.genres,
+        config,
+        &run.device,
+    );
     let base = config.ranking.clone();
     let report = |name: String, ranking: RankingConfig| -> anyhow::Result<()> {
         let figures = validation.figures(&scorer.clone().with_ranking(ranking))?;
@@ -27,7 +32,10 @@ fn main() -> anyhow::Result<()> {
                 .clone()
                 .with_dislike_weight(weight)
                 .with_dislike_min_cosine(floor);
-            report(format!("dislike weight {weight}, from cosine {floor}"), ranking)?;
+            report(
+                format!("dislike weight {weight}, from cosine {floor}"),
+                ranking,
+            )?;
         }
     }
     for tastes in [2, 3] {
@@ -51,7 +59,10 @@ fn main() -> anyhow::Result<()> {
                 .with_max_tastes(2)
                 .with_taste_split_cosine(split)
                 .with_genre_weight(genre_weight);
-            report(format!("2 tastes split below {split}, genre weight {genre_weight}"), ranking)?;
+            report(
+                format!("2 tastes split below {split}, genre weight {genre_weight}"),
+                ranking,
+            )?;
         }
     }
     Ok(())

@@ -251,7 +251,10 @@ fn a_thumbs_down_lowers_the_disliked_movies_neighbours() {
     let all = r.catalog().len();
     let ranks = |r: &mut Recommender| -> std::collections::HashMap<MovieId, usize> {
         let list = pollster::block_on(r.recommend(all)).unwrap();
-        list.iter().enumerate().map(|(i, m)| (m.movie_id, i)).collect()
+        list.iter()
+            .enumerate()
+            .map(|(i, m)| (m.movie_id, i))
+            .collect()
     };
     let before = ranks(&mut r);
     let disliked = pollster::block_on(r.recommend(1)).unwrap()[0].movie_id;
@@ -268,7 +271,13 @@ fn a_thumbs_down_lowers_the_disliked_movies_neighbours() {
         near.iter().map(|id| ranks[id] as f64).sum::<f64>() / near.len() as f64
     };
     let (was, now) = (mean(&before), mean(&after));
-    eprintln!("movie {disliked}'s {} neighbours: mean rank {was:.1} → {now:.1}", near.len());
+    eprintln!(
+        "movie {disliked}'s {} neighbours: mean rank {was:.1} → {now:.1}",
+        near.len()
+    );
     assert!(near.len() >= 5, "{near:?}");
-    assert!(now > was, "the neighbours of a disliked movie rose: {was:.1} → {now:.1}");
+    assert!(
+        now > was,
+        "the neighbours of a disliked movie rose: {was:.1} → {now:.1}"
+    );
 }

@@ -217,7 +217,10 @@ impl Ranker {
         device_scores: Option<&[Vec<f32>]>,
     ) -> Result<Scored, RankError> {
         let tastes = self.tastes(rated);
-        for got in [Some(users.len()), device_scores.map(<[_]>::len)].into_iter().flatten() {
+        for got in [Some(users.len()), device_scores.map(<[_]>::len)]
+            .into_iter()
+            .flatten()
+        {
             if got != tastes.len() {
                 return Err(RankError::Tastes {
                     expected: tastes.len(),
@@ -275,9 +278,7 @@ impl Ranker {
                     return 0.0;
                 }
                 let kth = share.min(unrated.len()) - 1;
-                *unrated
-                    .select_nth_unstable_by(kth, |a, b| b.total_cmp(a))
-                    .1
+                *unrated.select_nth_unstable_by(kth, |a, b| b.total_cmp(a)).1
             })
             .collect();
         let mut scores = vec![f32::NEG_INFINITY; self.rows()];
@@ -300,7 +301,10 @@ impl Ranker {
     /// The thumbs-down term of every row's score: `δ ·` the largest, over the disliked movies,
     /// of how far the row's cosine to it is above the config's least cosine (as a share of the
     /// way to 1); `None` when `δ` is 0 or nothing is disliked.
-    fn dislike_penalty(&self, rated: &[(ItemIndex, Thumbs)]) -> Result<Option<Vec<f32>>, RankError> {
+    fn dislike_penalty(
+        &self,
+        rated: &[(ItemIndex, Thumbs)],
+    ) -> Result<Option<Vec<f32>>, RankError> {
         let mut downs: Vec<ItemIndex> = rated
             .iter()
             .filter(|(i, t)| !t.is_positive() && (i.0 as usize) < self.rows())
@@ -417,7 +421,11 @@ mod tests {
     fn ranker(config: RankingConfig) -> Ranker {
         let mut vectors = Vec::new();
         let mut names = Vec::new();
-        for (genre, (x, y)) in [("Horror", (1.0, 0.0)), ("Animation", (0.0, 1.0)), ("Family", (0.7, 0.7))] {
+        for (genre, (x, y)) in [
+            ("Horror", (1.0, 0.0)),
+            ("Animation", (0.0, 1.0)),
+            ("Family", (0.7, 0.7)),
+        ] {
             for i in 0..10 {
                 let z = 0.02 * i as f32;
                 let n = (x * x + y * y + z * z as f32).sqrt();
@@ -445,7 +453,9 @@ mod tests {
             .map(|taste| {
                 let mut v = vec![0f32; 3];
                 for (i, _) in taste.iter().filter(|(_, t)| t.is_positive()) {
-                    v.iter_mut().zip(r.items().row(i.0 as usize)).for_each(|(v, x)| *v += x);
+                    v.iter_mut()
+                        .zip(r.items().row(i.0 as usize))
+                        .for_each(|(v, x)| *v += x);
                 }
                 let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
                 v.iter().map(|x| x / n).collect()
@@ -458,7 +468,9 @@ mod tests {
         let rated = liked(&[0, 1, 2, 10, 11, 12]);
         let config = RankingConfig::new().with_reason_min_cosine(0.9);
         let one = ranker(config.clone());
-        let top = one.top(&vectors(&one, &rated), &rated, 1.0, 6, None).unwrap();
+        let top = one
+            .top(&vectors(&one, &rated), &rated, 1.0, 6, None)
+            .unwrap();
         // One pooled vector sits between the tastes: the family films lead.
         assert!(top.iter().all(|m| m.index.0 >= 20), "{top:?}");
 
@@ -468,7 +480,10 @@ mod tests {
         let top = two.top(&users, &rated, 1.0, 6, None).unwrap();
         let horror = top.iter().filter(|m| m.index.0 < 10).count();
         let animation = top.iter().filter(|m| (10..20).contains(&m.index.0)).count();
-        assert!(horror >= 2 && animation >= 2 && horror + animation == 6, "{top:?}");
+        assert!(
+            horror >= 2 && animation >= 2 && horror + animation == 6,
+            "{top:?}"
+        );
         for m in &top {
             let Because::Liked(because) = m.because else {
                 panic!("{m:?} names no liked movie");
@@ -481,7 +496,10 @@ mod tests {
         // One vector per taste, or an error that says how many.
         assert!(matches!(
             two.top(&users[..1], &rated, 1.0, 6, None),
-            Err(RankError::Tastes { expected: 2, got: 1 })
+            Err(RankError::Tastes {
+                expected: 2,
+                got: 1
+            })
         ));
     }
 
@@ -498,7 +516,13 @@ mod tests {
         let after = r.scores(&vectors(&r, &rated), &rated, 1.0).unwrap();
         for row in 0..30 {
             let fell = after[row] < before[row] - 1.0;
-            assert_eq!(fell, row >= 20, "row {row}: {} → {}", before[row], after[row]);
+            assert_eq!(
+                fell,
+                row >= 20,
+                "row {row}: {} → {}",
+                before[row],
+                after[row]
+            );
         }
     }
 
@@ -514,7 +538,11 @@ mod tests {
             rated.extend(downs.iter().map(|&d| (ItemIndex(d), Thumbs::Down)));
             let users = vectors(&kept, &rated);
             let fresh = kept.clone().scores(&users, &rated, 1.0).unwrap();
-            assert_eq!(kept.scores(&users, &rated, 1.0).unwrap(), fresh, "{downs:?}");
+            assert_eq!(
+                kept.scores(&users, &rated, 1.0).unwrap(),
+                fresh,
+                "{downs:?}"
+            );
         }
     }
 }

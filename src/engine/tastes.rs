@@ -32,7 +32,12 @@ pub fn tastes(
             .iter()
             .enumerate()
             .filter_map(|(g, likes)| Some((g, split(items, likes, config)?)))
-            .max_by(|a, b| groups[a.0].len().cmp(&groups[b.0].len()).then(b.0.cmp(&a.0)));
+            .max_by(|a, b| {
+                groups[a.0]
+                    .len()
+                    .cmp(&groups[b.0].len())
+                    .then(b.0.cmp(&a.0))
+            });
         let Some((g, (a, b))) = split else {
             break;
         };
@@ -88,7 +93,8 @@ fn split(
     let (a, b): (Vec<_>, Vec<_>) = likes.iter().zip(&side).partition(|(_, s)| !**s);
     let apart = f64::from(dot(&centres[0], &centres[1])) < config.taste_split_cosine;
     (apart && a.len() >= min && b.len() >= min).then(|| {
-        let unzip = |g: Vec<(&(ItemIndex, Thumbs), &bool)>| g.into_iter().map(|(l, _)| *l).collect();
+        let unzip =
+            |g: Vec<(&(ItemIndex, Thumbs), &bool)>| g.into_iter().map(|(l, _)| *l).collect();
         (unzip(a), unzip(b))
     })
 }
@@ -109,7 +115,11 @@ fn centroid(rows: &[&[f32]], members: &[usize]) -> Vec<f32> {
 /// The row least like `to`, first of equals.
 fn farthest(rows: &[&[f32]], to: &[f32]) -> usize {
     (0..rows.len())
-        .min_by(|&a, &b| dot(rows[a], to).total_cmp(&dot(rows[b], to)).then(a.cmp(&b)))
+        .min_by(|&a, &b| {
+            dot(rows[a], to)
+                .total_cmp(&dot(rows[b], to))
+                .then(a.cmp(&b))
+        })
         .expect("a group to split has likes")
 }
 
@@ -169,10 +179,14 @@ mod tests {
     fn one_taste_when_the_config_allows_one_or_the_likes_are_few_or_together() {
         let all = rated(&[0, 1, 2, 4, 5, 6], &[]);
         assert_eq!(tastes(&items(), &all, &config(1)).len(), 1);
-        assert_eq!(tastes(&items(), &rated(&[0, 1, 4, 5], &[]), &config(2)).len(), 1);
-        assert_eq!(tastes(&items(), &rated(&[0, 1, 2, 3], &[8]), &config(2)), vec![
-            rated(&[0, 1, 2, 3], &[8])
-        ]);
+        assert_eq!(
+            tastes(&items(), &rated(&[0, 1, 4, 5], &[]), &config(2)).len(),
+            1
+        );
+        assert_eq!(
+            tastes(&items(), &rated(&[0, 1, 2, 3], &[8]), &config(2)),
+            vec![rated(&[0, 1, 2, 3], &[8])]
+        );
         assert_eq!(tastes(&items(), &[], &config(2)), vec![Vec::new()]);
     }
 }
