@@ -2,20 +2,18 @@
 //! the genre term (`ranking.genre_weight`) and the popularity weight
 //! (`ranking.popularity_weight`) — on the validation visitors carved from the train users,
 //! never on the test visitors: ndcg@20 and coverage@20 at k = 5, 10, 20 given ratings, and the
-//! genre personas' share (`eval::personas`), with EASE's figures beside them.
+//! one-genre and mixed personas' figures (`eval::tuning`), with EASE's beside them.
 //!
 //! `cargo run --example tune_visitor -- [models_dir]` (default `models`).
 
+use std::collections::HashMap;
+
 use movie_genie::engine::personalize::ItemVectors;
 use movie_genie::engine::score::RankingConfig;
-use movie_genie::pipeline::data::split::GIVEN_COUNTS;
 use movie_genie::pipeline::eval::baselines::{Ease, EaseConfig};
-use movie_genie::pipeline::eval::personas::{mean_share, persona_lists, persona_shares, personas};
 use movie_genie::pipeline::eval::tuning::Tuning;
 use movie_genie::pipeline::eval::two_tower::TwoTowerVisitor;
-use movie_genie::pipeline::eval::{VisitorScorer, evaluate_visitors};
 use movie_genie::pipeline::stages::evaluate::CachedVisitors;
-use movie_genie::pipeline::train::carve_validation;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -61,72 +59,48 @@ fn reason_threshold(items: &ItemVectors, genres: &[Vec<String>]) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let Tuning {
-        inputs,
-        trained,
-        config,
-        device,
-    } = Tuning::from_args()?;
-    let n = inputs.split.catalog.len();
-    let genres = inputs.genres();
-    let train = inputs.split.train_interactions();
-    let sets: Vec<_> = GIVEN_COUNTS
-        .iter()
-        .map(|&k| carve_validation(&train, config.validation_fraction, k, config.seed))
-        .collect();
-    let kept = &sets[0].0;
-    let people = personas(&genres, kept);
-    let share = |scorer: &dyn VisitorScorer| {
-        let lists = persona_lists(scorer, &people, 20);
-        mean_share(&persona_shares(&people, &lists, &genres, 20))
-    };
-    reason_threshold(&trained.items, &genres);
-    let ease = Ease::fit(kept, EaseConfig::default())?;
-    let mut line = String::from("EASE:");
-    for (_, valid) in &sets {
-        let m = evaluate_visitors(&ease, valid, n, 20)?;
-        line += &format!("  ndcg {:.4} cov {:.4}", m.ndcg, m.coverage);
-    }
-    println!("{line}  personas {:.3}", share(&ease));
+    let run = Tuning::from_args()?;
+    let validation = run.validation();
+    let (trained, config) = (&run.trained, &run.config);
+    reason_threshold(&trained.items, &run.inputs.genres());
+    let ease = Ease::fit(&validation.kept, EaseConfig::default())?;
+    println!("EASE:{}", validation.figures(&ease)?);
 
     for prior_weight in [10.0, 3.0] {
-        let mut tower = trained.visitor_tower(&config);
+        let mut tower = trained.visitor_tower(config);
         tower.personalize.prior_weight = prior_weight;
         let mut scorer = TwoTowerVisitor::new(
             &tower,
             config.model.temperature,
             &trained.items,
-            inputs.content.genres.clone(),
+            run.inputs.content.genres.clone(),
             config.ranking.clone(),
-            &device,
+            &run.device,
         );
-        let vectors: Vec<_> = sets
+        // One fine-tuning per visitor serves every ranking setting: the cache is keyed by user
+        // and number of given ratings, so one map holds every given count's visitors.
+        let vectors: HashMap<_, _> = validation
+            .visitors
             .iter()
-            .map(|(_, valid)| CachedVisitors::personalise(&scorer, valid))
+            .flat_map(|cases| CachedVisitors::personalise(&scorer, cases))
             .collect();
         let grid = [0.0, 4.0, 5.0, 6.0, 8.0]
             .into_iter()
             .flat_map(|g| [1.0, 0.75, 0.5, 0.25, 0.0].map(|p| (g, p)));
         for (genre_weight, popularity_weight) in grid {
-            {
-                scorer = scorer.with_ranking(RankingConfig {
-                    popularity_weight,
-                    genre_weight,
-                    ..config.ranking.clone()
-                });
-                let mut line = format!(
-                    "prior {prior_weight:<4} genre {genre_weight:<4} popularity {popularity_weight:<4}:"
-                );
-                for ((_, valid), vectors) in sets.iter().zip(&vectors) {
-                    let cached = CachedVisitors {
-                        scorer: &scorer,
-                        vectors,
-                    };
-                    let m = evaluate_visitors(&cached, valid, n, 20)?;
-                    line += &format!("  ndcg {:.4} cov {:.4}", m.ndcg, m.coverage);
-                }
-                println!("{line}  personas {:.3}", share(&scorer));
-            }
+            scorer = scorer.with_ranking(RankingConfig {
+                popularity_weight,
+                genre_weight,
+                ..config.ranking.clone()
+            });
+            let cached = CachedVisitors {
+                scorer: &scorer,
+                vectors: &vectors,
+            };
+            println!(
+                "prior {prior_weight:<4} genre {genre_weight:<4} popularity {popularity_weight:<4}:{}",
+                validation.figures(&cached)?
+            );
         }
     }
     Ok(())
