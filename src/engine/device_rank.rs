@@ -1,8 +1,9 @@
 //! Scoring a large catalog on the device (WebGPU): the int8 table's rows, decompressed once,
 //! stay on the device in chunks, and an update's scores are one matrix–vector product per chunk,
 //! read back together. The top `k` is then chosen on the CPU by the int8 kernel's own selection
-//! (`TopK::select_scored`, with the same exclusions and genre boost). The query is the kernel's
-//! i16-quantised one (`rank::kernel_query`), so both paths agree to float rounding.
+//! (`TopK::select_scored`, after the ranker's other terms, with the same exclusions). The query
+//! is the kernel's i16-quantised one (`rank::kernel_query`), so both paths agree to float
+//! rounding.
 
 use burn::tensor::{Device, Tensor, TensorData};
 

@@ -25,8 +25,6 @@ pub enum RankError {
     ZeroK,
     #[error("score buffer must have one slot per row: expected {expected}, got {got}")]
     OutputLen { expected: usize, got: usize },
-    #[error("boost must have one value per table row: expected {expected}, got {got}")]
-    BoostLen { expected: usize, got: usize },
     #[error("ids must have one entry per table row: expected {expected}, got {got}")]
     IdsLen { expected: usize, got: usize },
     #[error("ids must be distinct: got {id:?} more than once")]
@@ -100,41 +98,19 @@ impl TopK {
         exclude: &[ItemIndex],
     ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
         let scorer = Scorer::new(&self.table, q)?;
-        select(&scorer, self.ids.as_deref(), k, exclude, None)
+        select(&scorer, self.ids.as_deref(), k, exclude)
     }
 
-    /// Like `query_with_exclusions`, with `boost[row]` added to each row's score.
+    /// Like `query_with_exclusions` over `scores`, every row's score computed elsewhere (the
+    /// ranker's sum of terms, or the device's product, `device_rank`).
     ///
     /// # Shapes
-    /// `q`: `[dim]`; `boost`: `[rows]`.
-    pub fn query_boosted(
-        &self,
-        q: &[f32],
-        k: usize,
-        exclude: &[ItemIndex],
-        boost: &[f32],
-    ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
-        let scorer = Scorer::new(&self.table, q)?;
-        if boost.len() != scorer.rows() {
-            return Err(RankError::BoostLen {
-                expected: scorer.rows(),
-                got: boost.len(),
-            });
-        }
-        select(&scorer, self.ids.as_deref(), k, exclude, Some(boost))
-    }
-
-    /// Like `query_boosted` (the boost optional) over `scores`, every row's score computed
-    /// elsewhere (on the device, `device_rank`).
-    ///
-    /// # Shapes
-    /// `scores`, `boost`: `[rows]`.
+    /// `scores`: `[rows]`.
     pub fn select_scored(
         &self,
         scores: &[f32],
         k: usize,
         exclude: &[ItemIndex],
-        boost: Option<&[f32]>,
     ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
         let rows = self.table.rows();
         if scores.len() != rows {
@@ -143,21 +119,7 @@ impl TopK {
                 got: scores.len(),
             });
         }
-        if let Some(boost) = boost
-            && boost.len() != rows
-        {
-            return Err(RankError::BoostLen {
-                expected: rows,
-                got: boost.len(),
-            });
-        }
-        select(
-            &Scorer::Given { scores },
-            self.ids.as_deref(),
-            k,
-            exclude,
-            boost,
-        )
+        select(&Scorer::Given { scores }, self.ids.as_deref(), k, exclude)
     }
 
     /// Every row's score, in row order.
@@ -179,7 +141,7 @@ pub fn top_k(
     k: usize,
     exclude: &[ItemIndex],
 ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
-    select(&Scorer::new(table, q)?, None, k, exclude, None)
+    select(&Scorer::new(table, q)?, None, k, exclude)
 }
 
 /// Every row's score on the compressed data, in row order.
@@ -217,7 +179,7 @@ pub fn top_k_f32(
         });
     }
     check_query(q, dim)?;
-    select(&Scorer::F32 { table, dim, q }, None, k, &[], None)
+    select(&Scorer::F32 { table, dim, q }, None, k, &[])
 }
 
 /// A query prepared for one table layout.
@@ -414,14 +376,12 @@ impl PartialEq for Candidate {
 
 impl Eq for Candidate {}
 
-/// Streams all rows through a bounded heap of `k`, each score plus `boost[row]` when given;
-/// returns best first.
+/// Streams all rows through a bounded heap of `k`; returns best first.
 fn select(
     scorer: &Scorer<'_>,
     ids: Option<&[ItemIndex]>,
     k: usize,
     exclude: &[ItemIndex],
-    boost: Option<&[f32]>,
 ) -> Result<Vec<(ItemIndex, f32)>, RankError> {
     if k == 0 {
         return Err(RankError::ZeroK);
@@ -441,11 +401,6 @@ fn select(
         let n = BLOCK.min(rows - start);
         let scores = &mut buf[..n];
         scorer.score_rows(start, scores);
-        if let Some(boost) = boost {
-            for (s, b) in scores.iter_mut().zip(&boost[start..start + n]) {
-                *s += b;
-            }
-        }
         for (i, &score) in scores.iter().enumerate() {
             // `+ 0.0` folds -0.0 into +0.0 so that equal scores tie on the id.
             let score = score + 0.0;
@@ -620,7 +575,7 @@ mod tests {
     }
 
     #[test]
-    fn a_boost_is_added_to_every_row_before_the_top_k() {
+    fn scores_given_whole_are_selected_like_the_kernels_own() {
         let table = int8(300, 8, 5);
         let q = random(8, 6);
         let boost = random(300, 7);
@@ -635,16 +590,18 @@ mod tests {
             .collect();
         want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         want.truncate(12);
+        // The ranker's terms (here a random boost) added to the kernel's scores, then selected.
+        let boosted: Vec<f32> = scores.iter().zip(&boost).map(|(s, b)| s + b).collect();
         let got = TopK::by_row(table.clone())
-            .query_boosted(&q, 12, &[ItemIndex(3)], &boost)
+            .select_scored(&boosted, 12, &[ItemIndex(3)])
             .unwrap();
         assert_eq!(got, want);
         let err = TopK::by_row(table)
-            .query_boosted(&q, 12, &[], &boost[..10])
+            .select_scored(&boosted[..10], 12, &[])
             .unwrap_err();
         assert_eq!(
             err,
-            RankError::BoostLen {
+            RankError::OutputLen {
                 expected: 300,
                 got: 10
             }

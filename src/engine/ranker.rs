@@ -178,9 +178,7 @@ impl Ranker {
     ) -> Result<Vec<Ranked>, RankError> {
         let scored = self.scored(users, rated, popularity_weight, device_scores)?;
         let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
-        let top = self
-            .table
-            .select_scored(&scored.scores, k, &exclude, None)?;
+        let top = self.table.select_scored(&scored.scores, k, &exclude)?;
         Ok(self.explained(top, &scored))
     }
 
