@@ -11,3 +11,4 @@ bin="$CARGO_TARGET_DIR/debug/movie-genie"
 "$bin" train
 "$bin" evaluate
 "$bin" export
+"$bin" search-data

@@ -16,10 +16,11 @@ dir="${1:?usage: scripts/stamp-build.sh DIR}"
 cd "$dir"
 
 # Fetched only where needed: the WebGPU module (engine.js fetches it only where WebGPU is
-# measured) and the benchmark (?bench).
+# measured), the "describe a movie" search data (fetched when a visitor first describes a
+# movie) and the benchmark (?bench).
 is_lazy() {
     case "$1" in
-        pkg/webgpu/* | bench.js) return 0 ;;
+        pkg/webgpu/* | bench.js | assets/movie-genie.search) return 0 ;;
         *) return 1 ;;
     esac
 }

@@ -25,7 +25,7 @@ const LOCK = `movie-genie/thumbs@${SITE}`;
 
 /** Seconds a call may take before its Worker is taken for dead, by kind. A software WebGPU
  *  adapter takes tens of seconds for one update, and its calibration several. */
-const DEADLINE_S = { create: 180, apply: 30, view: 180, upgrade: 600, previewImport: 60, default: 30 };
+const DEADLINE_S = { create: 180, apply: 30, view: 180, upgrade: 600, previewImport: 60, describe: 180, default: 30 };
 /** A heartbeat every HEARTBEAT_S while calls are pending; no answer within PING_DEADLINE_S
  *  means the Worker is dead (a busy one answers between its steps). On WebGPU, and while it is
  *  tried, the Worker's own thread compiles kernels for tens of seconds at a time: there it has
@@ -352,6 +352,7 @@ class GenieClient {
   /** The thumbs as a share link's text (engine::ratings::encode_link). */
   async shareLink() { return (await this.#call('shareLink', [])).value; }
   async search(text, limit) { return (await this.#call('search', [text, limit])).value; }
+  async describe(text, taste, k) { return (await this.#call('describe', [text, taste, k])).value; }
   /** What importing `source` (a File, or a link's text) would change: `{token, adds, differs,
    *  same, warnings}`; read and parsed by the host, off the page's thread. */
   async previewImport(source) { return (await this.#call('previewImport', [source])).value; }

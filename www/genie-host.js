@@ -39,9 +39,13 @@ export function createHost() {
    *  broke (a Genie whose wasm panicked answers nothing). */
   let saved = null;
 
+  /** The "describe a movie" search data, once fetched (the first description asks for it). */
+  let searchBytes = null;
+
   /** Makes `other` the Genie, with the current one's thumbs, and frees the current one. */
   function switchTo(other, verdict) {
     other.apply({ kind: 'sync', saved });
+    if (searchBytes) other.loadSearch(searchBytes);
     try {
       genie.free();
     } catch (e) {
@@ -134,6 +138,27 @@ export function createHost() {
       return { value: { ...preview, token: previewed.token } };
     },
     search: (text, limit) => ({ value: genie.search(text, limit) }),
+    /** The `k` movies for a description, `taste` (0 to 1) of the visitor's own list blended in;
+     *  null when nothing is close. The first call fetches the search data (the service worker
+     *  keeps it for offline use); a failed download says so and is tried again next time. */
+    async describe(text, taste, k) {
+      if (!searchBytes) {
+        const url = new URL('./assets/movie-genie.search', import.meta.url);
+        let response;
+        try {
+          response = await fetch(url);
+        } catch (e) {
+          throw new Error(`the search data could not be downloaded (${String(e?.message ?? e)}); check the connection and try again`);
+        }
+        if (!response.ok) {
+          throw new Error(`the search data could not be downloaded (HTTP ${response.status}); try again later`);
+        }
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        await afterViews(() => genie.loadSearch(bytes));
+        searchBytes = bytes;
+      }
+      return { value: await afterViews(() => genie.describe(text, taste, k)) };
+    },
   };
 
   /** An `import` change as the Genie takes it: the previewed text its `token` names. */

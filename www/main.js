@@ -383,6 +383,50 @@ async function showSearch(text, list, seq) {
   $('more').hidden = true;
 }
 
+// ---- describe a movie ----------------------------------------------------------------------
+
+const DESCRIBED = 12;
+let describeSeq = 0;
+
+/** The search data's size from this build's manifest, shown before its first download. */
+async function showDescribeSize() {
+  try {
+    const { files } = await (await fetch('manifest.json')).json();
+    const bytes = files['assets/movie-genie.search']?.bytes;
+    if (bytes) $('describe-size').textContent = ` (${(bytes / 1e6).toFixed(1)} MB)`;
+  } catch {
+    // no manifest (a bare www/ served without build.sh): the size stays unsaid
+  }
+}
+
+async function onDescribe() {
+  const text = $('describe').value.trim();
+  if (!text) return;
+  const seq = ++describeSeq;
+  const box = $('described-box');
+  const list = $('described');
+  const empty = $('described-empty');
+  box.hidden = false;
+  list.setAttribute('aria-busy', 'true');
+  $('described-heading').textContent = `Movies like “${text}”`;
+  empty.hidden = false;
+  empty.textContent = 'Searching…';
+  try {
+    const found = await genie.describe(text, Number($('describe-taste').value) / 100, DESCRIBED);
+    if (seq !== describeSeq) return;
+    list.replaceChildren(...(found ?? []).map(recCard));
+    syncPressed(list);
+    empty.hidden = Boolean(found?.length);
+    empty.textContent = `Nothing close to “${text}”: try other words (English only).`;
+  } catch (e) {
+    if (seq !== describeSeq) return;
+    list.replaceChildren();
+    empty.textContent = `Describing a movie failed: ${message(e)}. The rest of the page works as before.`;
+  } finally {
+    if (seq === describeSeq) list.setAttribute('aria-busy', 'false');
+  }
+}
+
 // ---- your data: export, import, wipe ------------------------------------------------------
 
 async function exportRatings() {
@@ -506,6 +550,10 @@ function wire() {
     undo?.();
   });
   $('search').addEventListener('input', () => onSearch().catch((e) => showError(message(e))));
+  $('describe-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    onDescribe();
+  });
   $('more').addEventListener('click', () => {
     // Keyboard users land on the first new movie.
     addStarters()[0]?.querySelector('button')?.focus();
@@ -641,7 +689,8 @@ async function main() {
     $('genre').append(el('option', { value: g, text: g }));
   }
   addStarters();
-  for (const id of ['search', 'genre', 'import', 'discover']) $(id).disabled = false;
+  for (const id of ['search', 'genre', 'import', 'discover', 'describe', 'describe-taste', 'describe-go']) $(id).disabled = false;
+  showDescribeSize();
   $('app').setAttribute('aria-busy', 'false');
   document.body.dataset.ready = 'true';
   registerServiceWorker();

@@ -9,7 +9,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use movie_genie::engine::cpu_device;
+use std::future::Future;
+
+use movie_genie::engine::bundle::Bundle;
+use movie_genie::engine::describe::SearchData;
+use movie_genie::engine::recommender::Recommender;
+use movie_genie::engine::{MovieId, Thumbs, cpu_device};
 use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
@@ -19,8 +24,13 @@ use movie_genie::pipeline::stages::Paths;
 use movie_genie::pipeline::stages::evaluate::evaluate_stage;
 use movie_genie::pipeline::stages::export::export_stage;
 use movie_genie::pipeline::stages::inputs::{counts, load_inputs, load_prepared};
+use movie_genie::pipeline::stages::search::{search_markdown, search_stage, search_table};
 use movie_genie::pipeline::stages::train::train_stage;
 use movie_genie::pipeline::train::TrainingConfig;
+
+/// Where the page's bundle and search data are.
+const BUNDLE_FILE: &str = "www/assets/movie-genie.bundle";
+const SEARCH_FILE: &str = "www/assets/movie-genie.search";
 
 #[derive(Parser)]
 #[command(
@@ -46,10 +56,16 @@ enum Command {
     /// `thumbs-v1`, both protocols, with genre personas and three random visitor splits, in
     /// metrics/evaluation.md and .json; the accuracy/variety trade-off on validation visitors
     /// in metrics/tradeoff.svg and .json.
-    Evaluate(StageArgs),
+    Evaluate(EvaluateArgs),
     /// Write the site's model bundle: the user tower, the compressed movie-embedding table
     /// (the smallest that keeps top-20 overlap with the float ranking) and the catalog.
     Export(ExportArgs),
+    /// Write the "describe a movie" search data for the exported bundle's catalog: a static
+    /// query encoder distilled from the sentence model and each movie's vector in its space.
+    SearchData(SearchDataArgs),
+    /// Rank the bundle's movies for a description, as the page's "describe a movie" box does,
+    /// optionally blended with a visitor's thumbs.
+    Describe(DescribeArgs),
     /// Append new movies (The Movies Dataset's movies_metadata.csv schema) to a bundle without
     /// retraining: their content features as `prepare` computes them, their vectors from the
     /// item tower `export` wrote; marked new in the catalog. Each film's movie id comes from
@@ -105,7 +121,7 @@ struct ExportArgs {
     #[command(flatten)]
     stage: StageArgs,
     /// The bundle file to write.
-    #[arg(long, default_value = "www/assets/movie-genie.bundle")]
+    #[arg(long, default_value = BUNDLE_FILE)]
     out: PathBuf,
     /// The item tower file `add-movies` reads (not part of the site).
     #[arg(long, default_value = ITEM_TOWER_FILE)]
@@ -116,6 +132,60 @@ struct ExportArgs {
     /// Least mean top-20 overlap (over validation visitors) the compressed table must keep.
     #[arg(long, default_value_t = 0.98)]
     min_overlap: f64,
+}
+
+#[derive(Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Only the "describe a movie" table: held-out MovieLens tags as queries, the shipped
+    /// search beside BM25, the sentence model and popularity (metrics/search.md).
+    #[arg(long)]
+    search: bool,
+    /// The sentence-transformers model folder (also the env var MOVIE_GENIE_MODEL).
+    #[arg(long, env = embed::MODEL_DIR_VAR, default_value = embed::MODEL_DIR)]
+    model: PathBuf,
+    /// Where the distilled word pieces are cached.
+    #[arg(long, default_value = "data/cache")]
+    cache_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct SearchDataArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// The exported bundle whose catalog the search data covers.
+    #[arg(long, default_value = BUNDLE_FILE)]
+    bundle: PathBuf,
+    /// The search data file to write.
+    #[arg(long, default_value = SEARCH_FILE)]
+    out: PathBuf,
+    /// The sentence-transformers model folder (also the env var MOVIE_GENIE_MODEL).
+    #[arg(long, env = embed::MODEL_DIR_VAR, default_value = embed::MODEL_DIR)]
+    model: PathBuf,
+    /// Where the distilled word pieces are cached.
+    #[arg(long, default_value = "data/cache")]
+    cache_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct DescribeArgs {
+    /// What the visitor feels like, in English ("a heist with a twist").
+    text: String,
+    /// The visitor's thumbs, `movieId:thumbs` with thumbs -1, 1 or 2, comma-separated.
+    #[arg(long, default_value = "")]
+    thumbs: String,
+    /// How much of the score comes from the visitor's taste: 0 the description alone, 1 the
+    /// taste alone.
+    #[arg(long, default_value_t = 0.0)]
+    taste: f64,
+    /// How many movies to list.
+    #[arg(short, default_value_t = 20)]
+    k: usize,
+    #[arg(long, default_value = BUNDLE_FILE)]
+    bundle: PathBuf,
+    #[arg(long, default_value = SEARCH_FILE)]
+    search: PathBuf,
 }
 
 #[derive(Args)]
@@ -262,8 +332,17 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_evaluate(args: StageArgs) -> anyhow::Result<()> {
-    let paths = args.paths();
+fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    let paths = args.stage.paths();
+    if args.search {
+        let prepared = load_prepared(&paths)?;
+        let tmdb = args.stage.data_dir.join("tmdb/movies_metadata.csv");
+        let table = search_table(&prepared, &paths, &tmdb, &args.model, &args.cache_dir)?;
+        let markdown = search_markdown(&table);
+        std::fs::write(paths.metrics.join("search.md"), &markdown)?;
+        println!("{markdown}");
+        return Ok(());
+    }
     let (prepared, inputs) = load_inputs(&paths)?;
     let report = evaluate_stage(&prepared, &inputs, &paths, K_AT, &cpu_device())?;
     println!("{}", report.to_markdown());
@@ -333,6 +412,80 @@ fn run_add_movies(args: AddMoviesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_search_data(args: SearchDataArgs) -> anyhow::Result<()> {
+    let paths = args.stage.paths();
+    let prepared = load_prepared(&paths)?;
+    let tmdb = args.stage.data_dir.join("tmdb/movies_metadata.csv");
+    let report = search_stage(
+        &prepared,
+        &paths,
+        &args.bundle,
+        &tmdb,
+        &args.model,
+        &args.cache_dir,
+        &args.out,
+    )?;
+    println!(
+        "search-data: wrote {} ({} bytes: {} pieces and {} movies, {}-d)",
+        report.path, report.bytes, report.pieces, report.movies, report.dim
+    );
+    Ok(())
+}
+
+fn run_describe(args: DescribeArgs) -> anyhow::Result<()> {
+    let read =
+        |path: &PathBuf| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let bundle = Bundle::from_bytes(&read(&args.bundle)?)?;
+    let search = SearchData::from_bytes(&read(&args.search)?)
+        .with_context(|| format!("{}", args.search.display()))?;
+    let mut recommender = Recommender::from_bundle(bundle, &cpu_device())?;
+    recommender.set_search(search);
+    for pair in args
+        .thumbs
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (id, thumbs) = pair
+            .split_once(':')
+            .with_context(|| format!("thumbs: expected movieId:thumbs, got {pair:?}"))?;
+        let id: u32 = id
+            .trim()
+            .parse()
+            .with_context(|| format!("thumbs: expected a movie id, got {id:?}"))?;
+        let value: i8 = thumbs
+            .trim()
+            .parse()
+            .with_context(|| format!("thumbs: expected -1, 1 or 2, got {thumbs:?}"))?;
+        recommender.rate(MovieId(id), Thumbs::try_from(value)?)?;
+    }
+    if !recommender.ratings().is_empty() {
+        // On the CPU the update's future is ready when first polled.
+        let mut update = std::pin::pin!(recommender.recommend(1));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match update.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(result) => drop(result?),
+            std::task::Poll::Pending => anyhow::bail!("the CPU update did not finish at once"),
+        }
+    }
+    match recommender.describe(&args.text, args.taste, args.k)? {
+        None => println!("nothing close to {:?}", args.text),
+        Some(list) => {
+            for (rank, r) in list.iter().enumerate() {
+                println!(
+                    "{:>3}. {:<50} {:>8.4}  {} ({})",
+                    rank + 1,
+                    r.label,
+                    r.score,
+                    r.because.as_deref().unwrap_or(""),
+                    r.movie_id
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run_register_ids(args: RegisterIdsArgs) -> anyhow::Result<()> {
     let (before, after) = register_bundle(&args.bundle, &args.movie_ids)?;
     println!(
@@ -350,6 +503,8 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => run_train(args),
         Command::Evaluate(args) => run_evaluate(args),
         Command::Export(args) => run_export(args),
+        Command::SearchData(args) => run_search_data(args),
+        Command::Describe(args) => run_describe(args),
         Command::AddMovies(args) => run_add_movies(args),
         Command::RegisterIds(args) => run_register_ids(args),
     }

@@ -5,6 +5,7 @@
 
 pub mod bundle;
 pub mod calibration;
+pub mod describe;
 pub mod device_rank;
 pub mod encoder;
 pub mod model;

@@ -206,6 +206,72 @@ impl Ranker {
         Ok(self.explained(top, &scored))
     }
 
+    /// The `k` best unrated movies for a description: `description` holds every row's
+    /// description score (`f32::NEG_INFINITY` where a movie is no match), blended with the
+    /// visitor's list score when there are visitor vectors (`users`, one per taste of `rated`):
+    /// both standardised over the rows that match, `taste_share` of the visitor's. Reasons as
+    /// for the list; none of the rows that do not match.
+    pub fn top_described(
+        &self,
+        description: &[f32],
+        taste_share: f32,
+        users: &[Vec<f32>],
+        rated: &[(ItemIndex, Thumbs)],
+        popularity_weight: f64,
+        k: usize,
+    ) -> Result<Vec<Ranked>, RankError> {
+        if description.len() != self.rows() {
+            return Err(RankError::OutputLen {
+                expected: self.rows(),
+                got: description.len(),
+            });
+        }
+        let mut scored = if users.is_empty() {
+            Scored {
+                scores: vec![0.0; self.rows()],
+                taste: vec![0; self.rows()],
+                tastes: vec![Vec::new()],
+            }
+        } else {
+            self.scored(users, rated, popularity_weight, None)?
+        };
+        let share = if users.is_empty() {
+            0.0
+        } else {
+            taste_share.clamp(0.0, 1.0)
+        };
+        let matching: Vec<usize> = (0..self.rows())
+            .filter(|&r| description[r].is_finite())
+            .collect();
+        let standard = |values: &dyn Fn(usize) -> f32| -> (f32, f32) {
+            let n = matching.len().max(1) as f32;
+            let mean = matching.iter().map(|&r| values(r)).sum::<f32>() / n;
+            let var = matching
+                .iter()
+                .map(|&r| (values(r) - mean).powi(2))
+                .sum::<f32>()
+                / n;
+            (mean, var.sqrt().max(1e-6))
+        };
+        let (d_mean, d_sd) = standard(&|r| description[r]);
+        let (t_mean, t_sd) = standard(&|r| scored.scores[r]);
+        let blended: Vec<f32> = (0..self.rows())
+            .map(|r| {
+                if !description[r].is_finite() {
+                    return f32::NEG_INFINITY;
+                }
+                let d = (description[r] - d_mean) / d_sd;
+                let t = (scored.scores[r] - t_mean) / t_sd;
+                (1.0 - share) * d + share * t
+            })
+            .collect();
+        scored.scores = blended;
+        let exclude: Vec<ItemIndex> = rated.iter().map(|(i, _)| *i).collect();
+        let mut top = self.table.select_scored(&scored.scores, k, &exclude)?;
+        top.retain(|(_, score)| score.is_finite());
+        Ok(self.explained(top, &scored))
+    }
+
     /// Every row's score and the taste it came from.
     fn scored(
         &self,

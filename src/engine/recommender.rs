@@ -13,6 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::engine::bundle::{Bundle, BundleError, CatalogEntry, ItemTable, NamedTensor};
+use crate::engine::describe::{Describer, SearchData};
 use crate::engine::device_rank::DeviceTable;
 use crate::engine::personalize::{FrozenUserTower, PersonalizeConfig, PersonalizeError};
 use crate::engine::rank::RankError;
@@ -51,7 +52,12 @@ pub enum RecommendError {
     Read { reason: String },
     #[error("timing updates needs a clock (`with_clock`)")]
     NoClock,
+    #[error("describing a movie needs the search data, and none is loaded")]
+    NoSearchData,
 }
+
+/// The reason of every description match.
+pub const DESCRIBE_REASON: &str = "Close to your description";
 
 /// One recommended (or similar) movie, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -239,6 +245,8 @@ pub struct Recommender {
     last: Option<UserVector>,
     clock: Option<Clock>,
     stats: Stats,
+    /// The "describe a movie" search, once its data is loaded (`set_search`).
+    describer: Option<Describer>,
 }
 
 impl std::fmt::Debug for Recommender {
@@ -330,6 +338,7 @@ impl Recommender {
             last: None,
             clock: None,
             stats,
+            describer: None,
         })
     }
 
@@ -630,6 +639,73 @@ impl Recommender {
             .take(limit)
             .map(|&row| &self.catalog[row])
             .collect()
+    }
+
+    /// Loads the "describe a movie" search data; movies it has that the catalog lacks are left
+    /// out, and a catalog movie it lacks is never a description's match.
+    pub fn set_search(&mut self, data: SearchData) {
+        let catalog: Vec<(MovieId, f32)> = self
+            .catalog
+            .iter()
+            .map(|e| (e.movie_id, e.popularity))
+            .collect();
+        self.describer = Some(Describer::new(data, &catalog));
+    }
+
+    /// Whether the search data is loaded.
+    pub fn has_search(&self) -> bool {
+        self.describer.is_some()
+    }
+
+    /// The `k` best unrated movies for the description `text`, `taste_share` of the score from
+    /// the visitor's list (as of the last update; 0: the description alone), each with its
+    /// reason; `None` when nothing in the catalog is close to it (`Describer::matches`).
+    pub fn describe(
+        &self,
+        text: &str,
+        taste_share: f64,
+        k: usize,
+    ) -> Result<Option<Vec<Recommendation>>, RecommendError> {
+        let describer = self
+            .describer
+            .as_ref()
+            .ok_or(RecommendError::NoSearchData)?;
+        let Some(matches) = describer.matches(text) else {
+            return Ok(None);
+        };
+        let scores: Vec<f32> = matches
+            .iter()
+            .map(|m| m.map_or(f32::NEG_INFINITY, |m| m.score))
+            .collect();
+        let (users, rated) = match &self.last {
+            Some(user) => (user.vectors.as_slice(), self.rows_of(&user.ratings)),
+            None => (&[][..], self.rows_of(&self.ratings)),
+        };
+        let top = self.ranker.top_described(
+            &scores,
+            taste_share as f32,
+            users,
+            &rated,
+            self.popularity_weight,
+            k,
+        )?;
+        if top.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            top.into_iter()
+                .map(|r| {
+                    let mut out = self.recommendation(r);
+                    out.because = Some(match out.because.take() {
+                        Some(liked) if r.because != Because::Taste => {
+                            format!("{DESCRIBE_REASON}. {liked}")
+                        }
+                        _ => DESCRIBE_REASON.to_owned(),
+                    });
+                    out
+                })
+                .collect(),
+        ))
     }
 
     /// Timings and counts of the last update.

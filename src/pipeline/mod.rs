@@ -7,5 +7,6 @@ pub mod data;
 pub mod eval;
 pub mod export;
 pub mod movie_ids;
+pub mod search;
 pub mod stages;
 pub mod train;

@@ -27,6 +27,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::engine::bundle::{Bundle, CatalogEntry};
 use crate::engine::calibration::{Calibration, verdict};
+use crate::engine::describe::SearchData;
 use crate::engine::device_rank::DEVICE_RANKING_MIN_ROWS;
 use crate::engine::ratings::{self, Thumbprint, encode_link, encode_ratings_file, parse_import};
 use crate::engine::recommender::{RatedMovie, Recommendation, Recommender, Stats};
@@ -320,6 +321,34 @@ impl Genie {
             })
             .collect();
         to_js(&hits)
+    }
+
+    /// Loads the "describe a movie" search data (the bytes of `movie-genie.search`); an error
+    /// says what is wrong with them.
+    #[wasm_bindgen(js_name = loadSearch)]
+    pub fn load_search(&self, bytes: &[u8]) -> Result<(), JsError> {
+        let data = SearchData::from_bytes(bytes)?;
+        self.inner.borrow_mut().set_search(data);
+        Ok(())
+    }
+
+    /// Whether the search data is loaded.
+    #[wasm_bindgen(js_name = hasSearch)]
+    pub fn has_search(&self) -> bool {
+        self.inner.borrow().has_search()
+    }
+
+    /// The `k` best unrated movies for the description `text`, `taste` (0 to 1) of the score
+    /// from the visitor's list as of the last view: shaped as `view`'s recommendations, or null
+    /// when nothing is close to it.
+    pub fn describe(&self, text: &str, taste: f64, k: f64) -> Result<JsValue, JsError> {
+        let k = js::count("k", k, MAX_RESULTS)?;
+        if !(0.0..=1.0).contains(&taste) {
+            return Err(JsError::new(&format!(
+                "taste: expected a share from 0 to 1, got {taste}"
+            )));
+        }
+        to_js(&self.inner.borrow().describe(text, taste, k)?)
     }
 
     /// The `k` movies nearest to `movieId` (cosine): shaped as `view`'s recommendations.

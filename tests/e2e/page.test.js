@@ -10,6 +10,7 @@ import {
 } from './harness.js';
 
 const SUB = '/sub/dir/';
+const SEARCH = 'assets/movie-genie.search';
 const STORAGE_KEY = `movie-genie/thumbs@${SUB}`;
 const LIMIT = { timeout: 180_000 };
 let server;
@@ -25,6 +26,7 @@ before(async () => {
     { prefix: '/truncated/', override: { [BUNDLE]: bundle.subarray(0, bundle.length >> 1) } },
     { prefix: '/missing/', override: { [BUNDLE]: null } },
     { prefix: '/no-worker/', override: { 'worker.js': null } },
+    { prefix: '/no-search/', override: { [SEARCH]: null } },
     { prefix: '/stalled/', hang: [BUNDLE] },
     // test-e2e.sh runs `movie-genie add-movies` on the shipped bundle first.
     { prefix: '/added/', override: { [BUNDLE]: fs.readFileSync(process.env.MOVIE_GENIE_ADDED_BUNDLE) } },
@@ -332,6 +334,54 @@ test('search finds a movie by part of its title, ignoring case and accents', LIM
     assert.match(await page.textContent('#pick-empty'), /No title contains/);
     await search(page, '');
     assert.ok((await ids(page, 'pick')).length >= 12, 'the starters come back');
+  } finally {
+    await context.close();
+  }
+});
+
+/** Describes a movie on the page and waits for the answer: the titles listed. */
+async function describe(page, text) {
+  await page.fill('#describe', text);
+  await page.click('#describe-go');
+  await page.waitForFunction(() => document.querySelector('#described').getAttribute('aria-busy') === 'false',
+    null, { timeout: 120_000 });
+  return page.$$eval('#described .title', (t) => t.map((x) => x.textContent));
+}
+
+test('describe a movie: relevant movies with true reasons, rateable, the words never sent, nothing close said so', LIMIT, async () => {
+  const { context, page } = await visit();
+  const seen = [];
+  context.on('request', (r) => seen.push(r.url()));
+  try {
+    assert.match(await page.textContent('#describe-help'), /\(\d+\.\d MB\)/, 'the download size is shown before it');
+    const titles = await describe(page, 'animated film about toys');
+    assert.ok(titles.some((t) => t.startsWith('Toy Story')), `got ${titles}`);
+    const reasons = await page.$$eval('#described .because', (r) => r.map((x) => x.textContent));
+    assert.equal(reasons.length, titles.length);
+    assert.ok(reasons.every((r) => r === 'Close to your description'), `${reasons}`);
+    const id = await rateCard(page, 'described', 0, 2);
+    assert.ok((await ratingsShown(page)).some(([m]) => m === id), 'rated from the description list');
+    assert.equal((await describe(page, 'qwerty asdf')).length, 0);
+    assert.match(await page.textContent('#described-empty'), /Nothing close/);
+    assert.ok(seen.some((u) => u.endsWith(SEARCH)), 'the search data was fetched on first use');
+    for (const word of ['toys', 'animated', 'qwerty']) {
+      assert.ok(!seen.some((u) => u.includes(word)), `"${word}" appears in a request`);
+    }
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a search data download that fails says so, and the rest of the page keeps working', LIMIT, async () => {
+  const { context, page } = await visit({}, '/no-search/');
+  try {
+    assert.equal((await describe(page, 'a heist with a twist')).length, 0);
+    assert.match(await page.textContent('#described-empty'), /Describing a movie failed: .*could not be downloaded/);
+    await search(page, 'shawsh');
+    assert.ok((await ids(page, 'pick')).length > 0, 'title search still works');
+    await rateCard(page, 'pick', 0, 2);
+    assert.equal((await ids(page, 'recs')).length, 12);
   } finally {
     await context.close();
   }

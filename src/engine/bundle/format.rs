@@ -227,26 +227,26 @@ pub(crate) fn unzigzag(v: u32) -> i32 {
 
 /// Little-endian byte sink.
 #[derive(Default)]
-struct Writer(Vec<u8>);
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
 
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    fn bytes(&mut self, b: &[u8]) {
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
         self.0.extend_from_slice(b);
     }
 
-    fn f32s(&mut self, values: &[f32]) {
+    pub(crate) fn f32s(&mut self, values: &[f32]) {
         self.0.reserve(values.len() * 4);
         for v in values {
             self.0.extend_from_slice(&v.to_le_bytes());
@@ -254,7 +254,7 @@ impl Writer {
     }
 
     /// LEB128.
-    fn varint(&mut self, mut v: u32) {
+    pub(crate) fn varint(&mut self, mut v: u32) {
         while v >= 0x80 {
             self.0.push((v as u8) | 0x80);
             v >>= 7;
@@ -262,7 +262,7 @@ impl Writer {
         self.0.push(v as u8);
     }
 
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.varint(len_u32(s.len()));
         self.0.extend_from_slice(s.as_bytes());
     }

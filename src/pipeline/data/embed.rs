@@ -105,6 +105,36 @@ impl SentenceEmbedder {
         })
     }
 
+    /// The tokenizer's vocabulary, `(token, id)` in id order.
+    pub fn vocabulary(&self) -> Vec<(String, u32)> {
+        let mut vocab: Vec<(String, u32)> = self.tokenizer.get_vocab(false).into_iter().collect();
+        vocab.sort_by_key(|&(_, id)| id);
+        vocab
+    }
+
+    /// Embeds each token id alone, as the sentence `[CLS] token [SEP]`, into unit vectors: a
+    /// static embedding's table (each token's meaning without context).
+    ///
+    /// # Shapes
+    /// - output: `ids.len()` vectors of [`EMBEDDING_DIM`]
+    pub fn embed_tokens(&self, ids: &[u32]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let run = |e: &dyn std::fmt::Display| EmbedError::Run(e.to_string());
+        let special = |name: &str| {
+            self.tokenizer
+                .token_to_id(name)
+                .ok_or_else(|| EmbedError::Run(format!("the tokenizer has no {name} token")))
+        };
+        let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+        let sequences: Vec<u32> = ids.iter().flat_map(|&id| [cls, id, sep]).collect();
+        let ids = Tensor::from_vec(sequences, (ids.len(), 3), &self.device).map_err(|e| run(&e))?;
+        let types = ids.zeros_like().map_err(|e| run(&e))?;
+        let mask = ids.ones_like().map_err(|e| run(&e))?;
+        self.pool(&ids, &types, &mask)
+    }
+
     /// Embeds a batch of texts into unit vectors.
     ///
     /// # Shapes
@@ -132,9 +162,24 @@ impl SentenceEmbedder {
             .map_err(|e| run(&e))?;
         let mask = Tensor::from_vec(flat(&|e| e.get_attention_mask()), shape, &self.device)
             .map_err(|e| run(&e))?;
+        self.pool(&ids, &types, &mask)
+    }
+
+    /// The model over token ids, mean-pooled over the attention mask and L2-normalised.
+    ///
+    /// # Shapes
+    /// - `ids`, `types`, `mask`: `[batch, tokens]` (u32)
+    /// - output: `batch` vectors of [`EMBEDDING_DIM`]
+    fn pool(
+        &self,
+        ids: &Tensor,
+        types: &Tensor,
+        mask: &Tensor,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let run = |e: &dyn std::fmt::Display| EmbedError::Run(e.to_string());
         let hidden = self
             .model
-            .forward(&ids, &types, Some(&mask))
+            .forward(ids, types, Some(mask))
             .map_err(|e| run(&e))?;
         // Mean over real tokens: sum(hidden · mask) / sum(mask), then L2-normalise.
         let pooled = (|| {

@@ -9,6 +9,7 @@ use crate::pipeline::data::split::{VisitorCase, WarmCase};
 
 pub mod baselines;
 pub mod cold_start;
+pub mod describe;
 pub mod metrics;
 pub mod personas;
 pub mod protocol;

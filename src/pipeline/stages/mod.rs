@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 pub mod evaluate;
 pub mod export;
 pub mod inputs;
+pub mod search;
 pub mod train;
 
 /// Where the stages read and write.
