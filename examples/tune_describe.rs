@@ -68,40 +68,59 @@ fn main() -> anyhow::Result<()> {
 
     let pieces = Pieces::distil(&model_dir(), Path::new("data/cache"))?;
     for dim in [64, 128, 256] {
-        for text_share in [0.0f32, 0.5, 0.7, 1.0] {
-            for popularity_weight in [0.0f32, 0.2, 0.4] {
-                let config = SearchConfig {
-                    dim,
-                    text_share,
-                    settings: DescribeSettings {
-                        popularity_weight,
-                        ..SearchConfig::default().settings
-                    },
-                    ..SearchConfig::default()
-                };
-                let search = build(&pieces, &text_refs, &overviews, MODEL, &config)?;
-                let describer = Describer::new(search, &catalog);
-                show(
-                    &format!(
-                        "static, dim {dim}, text share {text_share}, popularity {popularity_weight}"
-                    ),
-                    measure(&queries.train, |q| describer.scores(q).unwrap_or_default()),
-                );
+        for centre in [false, true] {
+            for text_share in [0.5f32, 0.7, 1.0] {
+                for popularity_weight in [0.0f32, 0.2, 0.4] {
+                    let config = SearchConfig {
+                        dim,
+                        text_share,
+                        centre,
+                        settings: DescribeSettings {
+                            popularity_weight,
+                            ..SearchConfig::default().settings
+                        },
+                        ..SearchConfig::default()
+                    };
+                    let search = build(&pieces, &text_refs, &overviews, MODEL, &config)?;
+                    let describer = Describer::new(search, &catalog);
+                    show(
+                        &format!(
+                            "static, dim {dim}, centred {centre}, text share {text_share}, popularity {popularity_weight}"
+                        ),
+                        measure(&queries.train, |q| describer.scores(q).unwrap_or_default()),
+                    );
+                }
             }
         }
     }
     // The shipped config: the best cosine of each tag query against that of text no movie is
     // about, for the least cosine of a match; and what a few descriptions find.
-    let config = SearchConfig::default();
+    // Pseudo-relevance feedback, at the config's other settings.
+    for (feedback_movies, feedback_weight) in [(0, 0.0), (5, 1.0), (10, 0.5), (10, 1.0), (20, 2.0)]
+    {
+        let mut config = SearchConfig::default();
+        config.settings.feedback_movies = feedback_movies;
+        config.settings.feedback_weight = feedback_weight;
+        let search = build(&pieces, &text_refs, overviews, MODEL, &config)?;
+        let describer = Describer::new(search, &catalog);
+        show(
+            &format!("feedback from the top {feedback_movies}, weight {feedback_weight}"),
+            measure(&queries.train, |q| describer.scores(q).unwrap_or_default()),
+        );
+    }
+    // Without the least standout, to list every description's matches.
+    let mut config = SearchConfig::default();
+    config.settings.min_standout = 0.0;
     let describer = Describer::new(
         build(&pieces, &text_refs, &overviews, MODEL, &config)?,
         &catalog,
     );
     let best = |q: &str| -> f32 {
-        let Some(m) = describer.matches(q) else {
+        let data = describer.data();
+        let Some(query) = data.encoder.encode(q) else {
             return -1.0;
         };
-        let c: Vec<f32> = m.iter().flatten().map(|m| m.cosine).collect();
+        let c = data.cosines(&query);
         let mean = c.iter().sum::<f32>() / c.len() as f32;
         let sd = (c.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / c.len() as f32).sqrt();
         (c.iter().copied().fold(-1.0, f32::max) - mean) / sd
@@ -109,7 +128,7 @@ fn main() -> anyhow::Result<()> {
     let mut tags: Vec<f32> = queries.train.iter().map(|q| best(&q.text)).collect();
     tags.sort_by(f32::total_cmp);
     println!(
-        "best cosine of the train tags: min {:.3}, 5th percentile {:.3}, median {:.3}",
+        "standout of the train tags' best match: min {:.3}, 5th percentile {:.3}, median {:.3}",
         tags[0],
         tags[tags.len() / 20],
         tags[tags.len() / 2]
@@ -121,12 +140,17 @@ fn main() -> anyhow::Result<()> {
         "purple monkey dishwasher",
         "ok",
         "zzzzkkk",
-        "a film",
-        "dog",
-        "space",
-        "heist",
+        "a slow, sad space film",
+        "a courtroom drama",
+        "a love story in paris",
+        "a boxer who never gives up",
+        "time travel paradox",
+        "a road trip with friends",
+        "a spy thriller in the cold war",
+        "a family christmas comedy",
+        "something scary",
     ] {
-        println!("  best cosine of {q:?}: {:.3}", best(q));
+        println!("  standout of {q:?}: {:.3}", best(q));
     }
     for q in [
         "animated film about toys",

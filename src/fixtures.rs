@@ -189,6 +189,29 @@ pub struct FixedTop20 {
     pub top: Vec<(u32, f32)>,
 }
 
+/// Descriptions with fixed thumbs and taste shares (an index into [`FIXED_VISITORS`], or none)
+/// on the shipped bundle and search data: a description alone, and blended with a visitor's
+/// taste.
+pub const FIXED_DESCRIPTIONS: [(&str, Option<usize>, f64); 4] = [
+    ("animated film about toys", None, 0.0),
+    ("a heist with a twist", None, 0.0),
+    ("something scary", Some(2), 0.5),
+    ("a road trip with friends", Some(1), 0.25),
+];
+
+/// Where the shipped search data's top 20 for [`FIXED_DESCRIPTIONS`] is recorded, as
+/// [`FIXED_TOP20_FILE`] is for the visitors.
+pub const FIXED_DESCRIBED_FILE: &str = "tests/fixtures/shipped-describe.json";
+
+/// One fixed description's recorded top 20.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FixedDescribed {
+    pub text: String,
+    pub thumbs: Vec<(u32, i8)>,
+    pub taste: f64,
+    pub top: Vec<(u32, f32)>,
+}
+
 /// Where `got` departs from the recorded list `want`: a different movie at a rank, or a score
 /// off by 1e-4 or more; `None` when they agree.
 pub fn top20_difference(want: &[(u32, f32)], got: &[(u32, f32)]) -> Option<String> {

@@ -13,6 +13,7 @@ use movie_genie::engine::MovieId;
 use movie_genie::engine::bundle::Int8Table;
 use movie_genie::engine::bundle::format::{encode_tensors, sha256_hex};
 use movie_genie::engine::bundle::{Bundle, CatalogEntry};
+use movie_genie::engine::describe::{DescribeSettings, Placement, QueryEncoder, SearchData};
 use movie_genie::engine::model::mlp::MlpConfig;
 use movie_genie::engine::recommender::Recommender;
 use movie_genie::fixtures::{SyntheticSpec, seeded_unit_rows, synthetic_bundle};
@@ -260,6 +261,85 @@ fn added_movies_load_are_marked_new_and_rank_by_their_content() {
         ghost.score
     );
     assert!(r.search("quiet ghost", 5)[0].new);
+}
+
+/// "Describe a movie" search data for `bundle`'s catalog beside it: one piece per word the fake
+/// sentence model knows, each along its own axis, and the trained movies at seeded places.
+fn search_beside(bundle: &Path) {
+    let catalog = Bundle::from_bytes(&std::fs::read(bundle).unwrap())
+        .unwrap()
+        .catalog;
+    let dim = WORDS.len();
+    let mut vocabulary = vec!["[UNK]".to_owned()];
+    vocabulary.extend(WORDS.iter().map(|w| w.to_string()));
+    let mut pieces = vec![0.0f32; dim];
+    let mut weights = vec![0.0f32];
+    for j in 0..dim {
+        pieces.extend((0..dim).map(|k| f32::from(j == k)));
+        weights.push(1.0);
+    }
+    let identity: Vec<f32> = pieces[dim..].to_vec();
+    let encoder = QueryEncoder::new(
+        vocabulary,
+        weights,
+        vec![0.0; dim],
+        Int8Table::quantize(&pieces, dim).unwrap(),
+    )
+    .unwrap();
+    let data = SearchData::new(
+        "fake".into(),
+        DescribeSettings {
+            popularity_weight: 0.0,
+            min_standout: 0.0,
+            feedback_movies: 0,
+            feedback_weight: 0.0,
+        },
+        Placement {
+            projection: identity,
+            source_dim: dim,
+            text_share: 0.5,
+        },
+        encoder,
+        catalog.iter().map(|e| e.movie_id).collect(),
+        Int8Table::quantize(&seeded_unit_rows(catalog.len(), dim, 9), dim).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(AddMoviesPaths::search_of(bundle), data.to_bytes()).unwrap();
+}
+
+#[test]
+fn added_movies_join_the_search_data_beside_the_bundle_and_are_found_by_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::new(dir.path());
+    search_beside(&site.bundle);
+    let drama = "[{'id': 18, 'name': 'Drama'}]";
+    let added = site
+        .add(&[
+            row(
+                "900001",
+                "Space Cowboys Return",
+                drama,
+                "Space cowboy adventure",
+                "100",
+            ),
+            row("900003", "A Quiet Ghost", drama, "A ghost in love", ""),
+        ])
+        .unwrap();
+    let search =
+        SearchData::from_bytes(&std::fs::read(AddMoviesPaths::search_of(&site.bundle)).unwrap())
+            .unwrap();
+    let bundle = Bundle::from_bytes(&std::fs::read(&site.bundle).unwrap()).unwrap();
+    let ids: Vec<MovieId> = bundle.catalog.iter().map(|e| e.movie_id).collect();
+    assert_eq!(
+        search.movie_ids, ids,
+        "one search vector per catalog movie, in order"
+    );
+    let mut r = Recommender::from_bundle(bundle, &device()).unwrap();
+    r.set_search(search);
+    let found = r.describe("space cowboy", 0.0, 3).unwrap().unwrap();
+    assert_eq!(found[0].movie_id, added[0].movie_id, "{found:?}");
+    let found = r.describe("a ghost in love", 0.0, 3).unwrap().unwrap();
+    assert_eq!(found[0].movie_id, added[1].movie_id, "{found:?}");
 }
 
 #[test]

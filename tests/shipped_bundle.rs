@@ -5,15 +5,21 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use movie_genie::engine::bundle::Bundle;
+use movie_genie::engine::describe::SearchData;
 use movie_genie::engine::recommender::{Recommendation, Recommender};
 use movie_genie::engine::{MovieId, Thumbs};
-use movie_genie::fixtures::{FIXED_TOP20_FILE, FIXED_VISITORS, FixedTop20, top20_difference};
+use movie_genie::fixtures::{
+    FIXED_DESCRIBED_FILE, FIXED_DESCRIPTIONS, FIXED_TOP20_FILE, FIXED_VISITORS, FixedDescribed,
+    FixedTop20, top20_difference,
+};
 use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
 use movie_genie::pipeline::movie_ids::{FIRST_ADDED_ID, MOVIE_IDS_FILE, MovieIds};
 
 /// Relative to the package root, where `cargo test` runs the tests.
 const BUNDLE: &str = "www/assets/movie-genie.bundle";
+/// The "describe a movie" search data beside it.
+const SEARCH: &str = "www/assets/movie-genie.search";
 
 /// Toy Story, Toy Story 2, A Bug's Life, Monsters Inc., Finding Nemo.
 const PIXAR: [u32; 5] = [1, 3114, 2355, 4886, 6377];
@@ -280,4 +286,107 @@ fn a_thumbs_down_lowers_the_disliked_movies_neighbours() {
         now > was,
         "the neighbours of a disliked movie rose: {was:.1} → {now:.1}"
     );
+}
+
+fn searching() -> Recommender {
+    let mut r = recommender();
+    let bytes = std::fs::read(SEARCH).expect("the search data should be readable");
+    r.set_search(SearchData::from_bytes(&bytes).expect("the search data should decode"));
+    r
+}
+
+/// The committed search data holds a vector for every movie of the committed catalog that
+/// `export` wrote, in catalog order, so a description can find any of them.
+#[test]
+fn the_committed_search_data_covers_the_committed_catalog() {
+    let data = SearchData::from_bytes(&std::fs::read(SEARCH).unwrap()).unwrap();
+    let catalog = Bundle::from_bytes(&std::fs::read(BUNDLE).unwrap())
+        .unwrap()
+        .catalog;
+    let trained: Vec<MovieId> = catalog
+        .iter()
+        .filter(|e| !e.new)
+        .map(|e| e.movie_id)
+        .collect();
+    assert_eq!(data.movie_ids, trained);
+}
+
+/// A description finds what it says, with its reason; words about nothing find nothing; a
+/// description blended with a visitor's taste never lists a movie they rated.
+#[test]
+fn a_description_finds_its_movies_and_nonsense_finds_nothing() {
+    let mut r = searching();
+    let toys = r
+        .describe("animated film about toys", 0.0, 10)
+        .unwrap()
+        .unwrap();
+    let titles: Vec<&str> = toys.iter().map(|m| m.title.as_str()).collect();
+    assert!(titles.contains(&"Toy Story"), "{titles:?}");
+    assert!(
+        toys.iter()
+            .all(|m| m.because.as_deref() == Some("Close to your description"))
+    );
+    assert_eq!(r.describe("qwerty asdf", 0.0, 10).unwrap(), None);
+    for id in PIXAR {
+        r.rate(MovieId(id), Thumbs::DoubleUp).unwrap();
+    }
+    pollster::block_on(r.recommend(1)).unwrap();
+    let mine = r
+        .describe("animated film about toys", 0.5, 20)
+        .unwrap()
+        .unwrap();
+    assert!(
+        mine.iter().all(|m| !PIXAR.contains(&m.movie_id.0)),
+        "a rated movie is listed"
+    );
+    for m in mine.iter().filter(|m| m.because_movie_id.is_some()) {
+        assert!(
+            PIXAR.contains(&m.because_movie_id.unwrap().0),
+            "{}: a liked film",
+            m.title
+        );
+    }
+}
+
+/// The fixed descriptions' top 20 on the committed files is the one recorded for the browser
+/// to reproduce (`tests/web.rs`); `MOVIE_GENIE_BLESS=1` records it after a new export.
+#[test]
+fn the_fixed_descriptions_get_the_recorded_top_20() {
+    let lists: Vec<FixedDescribed> = FIXED_DESCRIPTIONS
+        .iter()
+        .map(|&(text, visitor, taste)| {
+            let mut r = searching();
+            let thumbs = visitor.map_or(&[][..], |v| FIXED_VISITORS[v]);
+            for &(id, t) in thumbs {
+                r.rate(MovieId(id), Thumbs::try_from(t).unwrap()).unwrap();
+            }
+            if !thumbs.is_empty() {
+                pollster::block_on(r.recommend(1)).unwrap();
+            }
+            let top = r.describe(text, taste, 20).unwrap().expect("a match");
+            FixedDescribed {
+                text: text.into(),
+                thumbs: thumbs.to_vec(),
+                taste,
+                top: top.iter().map(|m| (m.movie_id.0, m.score)).collect(),
+            }
+        })
+        .collect();
+    if std::env::var_os("MOVIE_GENIE_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&lists).unwrap();
+        std::fs::write(FIXED_DESCRIBED_FILE, text + "\n").unwrap();
+    }
+    let text = std::fs::read_to_string(FIXED_DESCRIBED_FILE).expect("the recorded lists");
+    let recorded: Vec<FixedDescribed> = serde_json::from_str(&text).unwrap();
+    assert_eq!(recorded.len(), lists.len());
+    for (want, got) in recorded.iter().zip(&lists) {
+        assert_eq!((&want.text, &want.thumbs), (&got.text, &got.thumbs));
+        if let Some(diff) = top20_difference(&want.top, &got.top) {
+            panic!(
+                "{:?}: {diff}; after a new export, record the lists with \
+                 MOVIE_GENIE_BLESS=1 cargo test --test shipped_bundle",
+                want.text
+            );
+        }
+    }
 }

@@ -221,6 +221,40 @@ async fn the_fixed_visitors_get_the_top_20_evaluate_gives() {
     }
 }
 
+/// Both engines give the fixed descriptions (with their thumbs and taste shares) the top 20
+/// `movie-genie describe`'s code recorded natively (`tests/shipped_bundle.rs`).
+#[cfg(feature = "real-bundle")]
+#[wasm_bindgen_test]
+async fn the_fixed_descriptions_get_the_top_20_the_native_code_gives() {
+    use movie_genie::fixtures::{FixedDescribed, top20_difference};
+    let recorded: Vec<FixedDescribed> =
+        serde_json::from_str(include_str!("fixtures/shipped-describe.json"))
+            .expect("recorded lists");
+    let bytes = include_bytes!("../www/assets/movie-genie.bundle").to_vec();
+    let search = include_bytes!("../www/assets/movie-genie.search");
+    for (fixed, gpu) in recorded.iter().flat_map(|v| [(v, false), (v, true)]) {
+        let g = genie(bytes.clone(), gpu, None).await;
+        if let Err(e) = g.load_search(search) {
+            panic!("the search data should load: {}", message(e));
+        }
+        for &(id, thumbs) in &fixed.thumbs {
+            rate(&g, id, f64::from(thumbs));
+        }
+        if !fixed.thumbs.is_empty() {
+            recommend(&g, 20).await;
+        }
+        let found = match g.describe(&fixed.text, fixed.taste, 20.0) {
+            Ok(found) => found,
+            Err(e) => panic!("{:?}: {}", fixed.text, message(e)),
+        };
+        let got: Vec<Rec> = serde_wasm_bindgen::from_value(found).expect("a list");
+        let got: Vec<(u32, f32)> = got.iter().map(|r| (r.movie_id, r.score)).collect();
+        if let Some(diff) = top20_difference(&fixed.top, &got) {
+            panic!("{:?} (WebGPU: {gpu}): {diff}", fixed.text);
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn webgpu_and_cpu_give_the_same_top_20() {
     // SwiftShader runs each of the ~45 kernels of a fine-tuning step in ~10 ms and the page

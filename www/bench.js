@@ -7,6 +7,7 @@
 //   large=ROWS[,ROWS…]  also synthetic catalogs of ROWS movies (the shipped model's shape); on
 //               WebGPU, catalogs from 100k movies are scored on the device (device_rank.rs)
 //   rank=0      skip the ranking kernel comparison
+// The shipped catalog is also searched by description ("describe a movie").
 import { loadModule } from './engine.js';
 
 const K = 20;
@@ -128,6 +129,48 @@ function rankRun({ RankBench }, rows) {
   bench.free();
 }
 
+const DESCRIPTIONS = [
+  'animated film about toys', 'a heist with a twist', 'a slow, sad space film',
+  'something funny for kids about animals', 'a courtroom drama', 'zombies in a shopping mall',
+  'a love story in paris', 'a boxer who never gives up', 'time travel paradox',
+  'a haunted house', 'gangsters in new york', 'a road trip with friends', 'robots and artificial intelligence',
+  'a musical about dreams', 'a war film about soldiers', 'a detective solving a murder',
+  'superheroes saving the world', 'a family christmas comedy', 'dinosaurs', 'a spy thriller in the cold war',
+];
+
+/** "Describe a movie": the search data's download, loading it, the first answer, then a
+ *  description → top 20 alone and blended with a visitor's taste. */
+async function describeRun({ Genie, flavour }, bytes, gpu) {
+  let t = performance.now();
+  const response = await fetch('assets/movie-genie.search');
+  const search = new Uint8Array(await response.arrayBuffer());
+  const downloadMs = performance.now() - t;
+  const g = await Genie.create(bytes, gpu, null);
+  t = performance.now();
+  g.loadSearch(search);
+  const loadMs = performance.now() - t;
+  g.describe(DESCRIPTIONS[0], 0, K);
+  const firstMs = performance.now() - t;
+  const alone = DESCRIPTIONS.map((d) => {
+    const s = performance.now();
+    g.describe(d, 0, K);
+    return performance.now() - s;
+  });
+  const popular = g.search('', 5);
+  for (const m of popular) g.apply({ kind: 'rate', movieId: m.movieId, thumbs: 2 });
+  await g.view(K, 1);
+  const blended = DESCRIPTIONS.map((d) => {
+    const s = performance.now();
+    g.describe(d, 0.5, K);
+    return performance.now() - s;
+  });
+  console.log(`MEASURE describe module=${flavour} search_bytes=${search.length} download_ms=${f1(downloadMs)} ` +
+    `load_ms=${f1(loadMs)} first_answer_after_download_ms=${f1(firstMs)} queries=${DESCRIPTIONS.length} ` +
+    `query_median_ms=${f1(pct(alone, 0.5))} query_p95_ms=${f1(pct(alone, 0.95))} ` +
+    `with_taste_median_ms=${f1(pct(blended, 0.5))} with_taste_p95_ms=${f1(pct(blended, 0.95))}`);
+  g.free();
+}
+
 export async function bench(bytes, params) {
   const gpu = params.get('gpu') === 'force';
   const wasm = await loadModule(gpu ? 'webgpu' : 'cpu');
@@ -137,6 +180,7 @@ export async function bench(bytes, params) {
   }
   const updates = Number(params.get('bench')) || 50;
   await pageRun(wasm, 'shipped', bytes, updates, gpu);
+  await describeRun(wasm, bytes, gpu);
   for (const large of (params.get('large') ?? '').split(',').map(Number).filter((n) => n > 0)) {
     const t = performance.now();
     const synthetic = wasm.syntheticBundle(large, 7);

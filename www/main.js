@@ -388,10 +388,14 @@ async function showSearch(text, list, seq) {
 const DESCRIBED = 12;
 let describeSeq = 0;
 
-/** The search data's size from this build's manifest, shown before its first download. */
+/** The search data's size from this build's manifest, shown before its first download: the
+ *  copy the service worker keeps, else (a first visit) the server's, never a failed request. */
 async function showDescribeSize() {
   try {
-    const { files } = await (await fetch('manifest.json')).json();
+    const url = new URL('manifest.json', location.href).href;
+    const response = await globalThis.caches?.match(url) ?? (navigator.onLine ? await fetch(url) : null);
+    if (!response?.ok) return;
+    const { files } = await response.json();
     const bytes = files['assets/movie-genie.search']?.bytes;
     if (bytes) $('describe-size').textContent = ` (${(bytes / 1e6).toFixed(1)} MB)`;
   } catch {

@@ -17,7 +17,7 @@ use movie_genie::engine::recommender::Recommender;
 use movie_genie::engine::{MovieId, Thumbs, cpu_device};
 use movie_genie::pipeline::add_movies::{AddMoviesPaths, ITEM_TOWER_FILE, add_movies_file};
 use movie_genie::pipeline::data::embed::{self, SentenceEmbedder};
-use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare};
+use movie_genie::pipeline::data::prepare::{PrepareConfig, PrepareOutcome, prepare, write_json};
 use movie_genie::pipeline::eval::K_AT;
 use movie_genie::pipeline::movie_ids::{MOVIE_IDS_FILE, register_bundle};
 use movie_genie::pipeline::stages::Paths;
@@ -340,6 +340,7 @@ fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         let table = search_table(&prepared, &paths, &tmdb, &args.model, &args.cache_dir)?;
         let markdown = search_markdown(&table);
         std::fs::write(paths.metrics.join("search.md"), &markdown)?;
+        write_json(&paths.metrics.join("search-evaluation.json"), &table)?;
         println!("{markdown}");
         return Ok(());
     }

@@ -13,6 +13,7 @@
 //! file      magic [8] | version u32 | header_len u32 | JSON `SearchHeader` | data
 //! data      vocabulary: varint count, then varint len + UTF-8 per piece (id order)
 //!           weights f32 × pieces | offset f32 × dim
+//!           projection f32 × dim × source_dim (what `add-movies` projects new movies with)
 //!           piece table: scales f32 × pieces, codes i8 × pieces × dim
 //!           movies: movie_id u32 × movies, scales f32 × movies, codes i8 × movies × dim
 //! ```
@@ -42,12 +43,20 @@ pub struct SearchHeader {
     /// The sentence model the pieces were distilled from.
     pub model: String,
     pub dim: usize,
+    /// The sentence model's width, which the projection maps from.
+    pub source_dim: usize,
     pub pieces: usize,
     pub movies: usize,
+    /// A movie's vector: this share of its text read as a query, the rest its projected
+    /// overview embedding (`pipeline::search`).
+    pub text_share: f32,
     /// The weight of a movie's popularity beside its cosine ([`DescribeSettings`]).
     pub popularity_weight: f32,
     /// How far a description's best match must stand out ([`DescribeSettings`]).
     pub min_standout: f32,
+    /// The pseudo-relevance feedback ([`DescribeSettings`]).
+    pub feedback_movies: u32,
+    pub feedback_weight: f32,
     /// Lower-case hex SHA-256 of the data.
     pub sha256: String,
 }
@@ -209,6 +218,11 @@ impl QueryEncoder {
         self.vocabulary.get(id as usize).map(String::as_str)
     }
 
+    /// The offset every query and movie vector is centred by.
+    pub fn offset(&self) -> &[f32] {
+        &self.offset
+    }
+
     /// The unit query vector of `text`, or `None` when no piece of it is known.
     pub fn encode(&self, text: &str) -> Option<Vec<f32>> {
         let pieces = self.pieces(text);
@@ -248,6 +262,8 @@ pub fn unit(mut v: Vec<f32>) -> Option<Vec<f32>> {
 pub struct SearchData {
     pub model: String,
     pub settings: DescribeSettings,
+    /// How movies were placed in the space: what `add-movies` places new ones with.
+    pub placement: Placement,
     pub encoder: QueryEncoder,
     pub movie_ids: Vec<MovieId>,
     pub movies: Int8Table,
@@ -258,10 +274,29 @@ impl SearchData {
     pub fn new(
         model: String,
         settings: DescribeSettings,
+        placement: Placement,
         encoder: QueryEncoder,
         movie_ids: Vec<MovieId>,
         movies: Int8Table,
     ) -> Result<Self, BundleError> {
+        if placement.projection.len() != encoder.dim() * placement.source_dim
+            || !(0.0..=1.0).contains(&placement.text_share)
+        {
+            return Err(BundleError::BadValue {
+                section: "search data".into(),
+                what: "placement".into(),
+                expected: format!(
+                    "a {} × {} projection and a text share in [0, 1]",
+                    encoder.dim(),
+                    placement.source_dim
+                ),
+                got: format!(
+                    "{} values and {}",
+                    placement.projection.len(),
+                    placement.text_share
+                ),
+            });
+        }
         if movies.dim() != encoder.dim() || movies.rows() != movie_ids.len() {
             return Err(BundleError::BadValue {
                 section: "search data".into(),
@@ -271,17 +306,21 @@ impl SearchData {
             });
         }
         let weight = settings.popularity_weight;
-        if !(weight.is_finite() && (0.0..=10.0).contains(&weight)) {
+        if !(weight.is_finite() && (0.0..=10.0).contains(&weight))
+            || !(settings.feedback_weight.is_finite()
+                && (0.0..=10.0).contains(&settings.feedback_weight))
+        {
             return Err(BundleError::BadValue {
                 section: "search data".into(),
-                what: "popularity weight".into(),
-                expected: "a number in [0, 10]".into(),
-                got: weight.to_string(),
+                what: "popularity and feedback weights".into(),
+                expected: "numbers in [0, 10]".into(),
+                got: format!("{weight} and {}", settings.feedback_weight),
             });
         }
         Ok(Self {
             model,
             settings,
+            placement,
             encoder,
             movie_ids,
             movies,
@@ -298,6 +337,7 @@ impl SearchData {
         }
         w.f32s(&e.weights);
         w.f32s(&e.offset);
+        w.f32s(&self.placement.projection);
         w.f32s(e.table.scales());
         w.bytes(&e.table.codes().iter().map(|&c| c as u8).collect::<Vec<_>>());
         for id in &self.movie_ids {
@@ -316,10 +356,14 @@ impl SearchData {
         let header = SearchHeader {
             model: self.model.clone(),
             dim: e.dim(),
+            source_dim: self.placement.source_dim,
             pieces: e.vocabulary.len(),
             movies: self.movie_ids.len(),
+            text_share: self.placement.text_share,
             popularity_weight: self.settings.popularity_weight,
             min_standout: self.settings.min_standout,
+            feedback_movies: self.settings.feedback_movies,
+            feedback_weight: self.settings.feedback_weight,
             sha256: sha256_hex(&data),
         };
         let json = serde_json::to_vec(&header).expect("a header of plain fields serialises");
@@ -374,6 +418,7 @@ impl SearchData {
             .collect::<Result<Vec<_>, _>>()?;
         let weights = r.f32s(pieces, "piece weights")?;
         let offset = r.f32s(dim, "offset")?;
+        let projection = r.f32s(dim.saturating_mul(header.source_dim as u64), "projection")?;
         let scales = r.f32s(pieces, "piece scales")?;
         let codes = i8s(r.take(pieces.saturating_mul(dim), "piece codes")?);
         let table = Int8Table::from_parts(pieces as usize, dim as usize, scales, codes)?;
@@ -388,8 +433,22 @@ impl SearchData {
         let settings = DescribeSettings {
             popularity_weight: header.popularity_weight,
             min_standout: header.min_standout,
+            feedback_movies: header.feedback_movies,
+            feedback_weight: header.feedback_weight,
         };
-        Self::new(header.model, settings, encoder, movie_ids, movie_table)
+        let placement = Placement {
+            projection,
+            source_dim: header.source_dim,
+            text_share: header.text_share,
+        };
+        Self::new(
+            header.model,
+            settings,
+            placement,
+            encoder,
+            movie_ids,
+            movie_table,
+        )
     }
 
     /// Each movie's cosine to the unit query `q`, in the data's movie order.
@@ -411,6 +470,17 @@ impl SearchData {
     }
 }
 
+/// How the pipeline placed movies in the search space: the projection of the sentence model's
+/// embeddings onto the space's axes and the share of a movie's text. The browser never uses it;
+/// `add-movies` places new movies with it, as the pipeline placed the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// `[dim, source_dim]`, row-major: one axis per row.
+    pub projection: Vec<f32>,
+    pub source_dim: usize,
+    pub text_share: f32,
+}
+
 /// How a description's matches are scored, chosen on the train half of the tag queries
 /// (`pipeline::eval::describe`) and shipped in the search data.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -423,6 +493,10 @@ pub struct DescribeSettings {
     /// the catalog, in standard deviations): a description that no movie stands out for, such
     /// as words about nothing in any film, finds nothing.
     pub min_standout: f32,
+    /// How many of the first matches the query then moves towards (0: none) …
+    pub feedback_movies: u32,
+    /// … and by how much: this times their mean vector is added to the query.
+    pub feedback_weight: f32,
 }
 
 /// A visitor's description against one catalog: each catalog row's search vector (if the
@@ -480,30 +554,56 @@ impl Describer {
     /// when nothing is close: no word of `text` is known, or its best match does not stand out
     /// ([`DescribeSettings::min_standout`]).
     pub fn matches(&self, text: &str) -> Option<Vec<Option<Match>>> {
+        let settings = &self.data.settings;
         let query = self.data.encoder.encode(text)?;
         let cosines = self.data.cosines(&query);
         let n = cosines.len().max(1) as f32;
         let mean = cosines.iter().sum::<f32>() / n;
         let sd = (cosines.iter().map(|c| (c - mean).powi(2)).sum::<f32>() / n).sqrt();
         let best = cosines.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        if !(best - mean >= self.data.settings.min_standout * sd) {
+        if !(best - mean >= settings.min_standout * sd) {
             return None;
         }
+        let first = self.scored(&cosines);
+        if settings.feedback_movies == 0 || settings.feedback_weight == 0.0 {
+            return Some(first);
+        }
+        // The query moved towards its best matches (pseudo-relevance feedback): their mean
+        // vector, `feedback_weight` of it.
+        let mut top: Vec<&Match> = first.iter().flatten().collect();
+        let n = (settings.feedback_movies as usize).min(top.len());
+        if n == 0 {
+            return Some(first);
+        }
+        top.select_nth_unstable_by(n - 1, |a, b| {
+            b.score.total_cmp(&a.score).then(a.row.cmp(&b.row))
+        });
+        let mut moved = query;
+        let share = settings.feedback_weight / n as f32;
+        for m in &top[..n] {
+            let r = self.rows[m.row].expect("a match has a search row");
+            let row = self.data.movies.row(r).expect("a search row");
+            moved.iter_mut().zip(row).for_each(|(q, x)| *q += share * x);
+        }
+        let moved = unit(moved)?;
+        Some(self.scored(&self.data.cosines(&moved)))
+    }
+
+    /// Each catalog row's match for the search rows' `cosines`.
+    fn scored(&self, cosines: &[f32]) -> Vec<Option<Match>> {
         let weight = self.data.settings.popularity_weight;
-        Some(
-            self.rows
-                .iter()
-                .zip(&self.popularity)
-                .enumerate()
-                .map(|(row, (r, p))| {
-                    r.map(|r| Match {
-                        row,
-                        cosine: cosines[r],
-                        score: cosines[r] + weight * p,
-                    })
+        self.rows
+            .iter()
+            .zip(&self.popularity)
+            .enumerate()
+            .map(|(row, (r, p))| {
+                r.map(|r| Match {
+                    row,
+                    cosine: cosines[r],
+                    score: cosines[r] + weight * p,
                 })
-                .collect(),
-        )
+            })
+            .collect()
     }
 
     /// Every catalog row's description score (`f32::NEG_INFINITY` for a row the search data
@@ -566,6 +666,13 @@ mod tests {
             DescribeSettings {
                 popularity_weight: 0.2,
                 min_standout: 2.5,
+                feedback_movies: 1,
+                feedback_weight: 1.0,
+            },
+            Placement {
+                projection: vec![0.5; dim * 3],
+                source_dim: 3,
+                text_share: 0.7,
             },
             encoder,
             vec![MovieId(1), MovieId(7)],

@@ -23,6 +23,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::engine::MovieId;
 use crate::engine::bundle::format::{encode_tensors, sha256_hex};
 use crate::engine::bundle::{Bundle, BundleError, CatalogEntry, Int8Table, ItemTable};
+use crate::engine::describe::SearchData;
 use crate::engine::model::TwoTowerModel;
 use crate::engine::model::item_tower::item_vectors;
 use crate::engine::model::mlp::{Mlp, MlpConfig};
@@ -33,6 +34,7 @@ use crate::pipeline::data::movielens::Movie;
 use crate::pipeline::data::tmdb::{TmdbMovie, read_tmdb_rows};
 use crate::pipeline::export::write_atomic;
 use crate::pipeline::movie_ids::{MovieIds, MovieIdsError};
+use crate::pipeline::search::{extend, movie_text};
 
 /// Where `export` writes the item tower for `add-movies` (committed; not part of the site).
 pub const ITEM_TOWER_FILE: &str = "shipped/item-tower.safetensors";
@@ -624,6 +626,10 @@ pub struct AddedMovie {
     pub tmdb_id: u32,
     pub title: String,
     pub genres: Vec<String>,
+    /// Its overview's sentence embedding (of the overview, else title, year and genres).
+    pub text_embedding: Vec<f32>,
+    /// What the "describe a movie" search reads of it (`search::movie_text`).
+    pub search_text: String,
 }
 
 /// A new bundle: `bundle` with the movies of `rows` (read from `path`, with their line
@@ -759,12 +765,14 @@ pub fn add_movies(
 
     let mut catalog = bundle.catalog.clone();
     let mut added = Vec::with_capacity(movies.len());
-    for (m, (_, t)) in movies.into_iter().zip(rows) {
+    for ((m, (_, t)), embedding) in movies.into_iter().zip(rows).zip(embeddings) {
         added.push(AddedMovie {
             movie_id: m.movie_id,
             tmdb_id: t.tmdb_id,
             title: m.title.clone(),
             genres: m.genres.clone(),
+            text_embedding: embedding,
+            search_text: movie_text(&m.title, &m.genres, t.overview.as_deref()),
         });
         catalog.push(CatalogEntry {
             movie_id: m.movie_id,
@@ -803,6 +811,13 @@ pub struct AddMoviesPaths<'a> {
     pub out: &'a Path,
 }
 
+impl AddMoviesPaths<'_> {
+    /// The "describe a movie" search data beside a bundle: the same name, `.search`.
+    pub fn search_of(bundle: &Path) -> std::path::PathBuf {
+        bundle.with_extension("search")
+    }
+}
+
 /// `movie-genie add-movies`: under the registry's lock, reads the bundle, the item tower, the
 /// registry (merged with the bundle's catalog) and the new movies, then writes the registry
 /// with the new ids and the grown bundle, each atomically (or nothing, on any error). Returns
@@ -836,9 +851,33 @@ pub fn add_movies_file(
         embed,
         device,
     )?;
+    // The search data beside the bundle, when it has one, gains the new movies too.
+    let search_in = AddMoviesPaths::search_of(paths.bundle);
+    let search = match std::fs::read(&search_in) {
+        Ok(bytes) => {
+            let data = SearchData::from_bytes(&bytes)
+                .with_context(|| format!("loading {}", search_in.display()))?;
+            let movies: Vec<_> = added
+                .iter()
+                .map(|m| (m.movie_id, m.text_embedding.clone(), m.search_text.clone()))
+                .collect();
+            Some(
+                extend(&data, &movies)
+                    .with_context(|| format!("extending {}", search_in.display()))?,
+            )
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", search_in.display())),
+    };
     // The registry first: should the bundle's write fail, the ids stay handed out, and a rerun
     // gives the same films the same ids.
     ids.write(paths.movie_ids)?;
     let bytes = write_atomic(paths.out, &grown)?;
+    if let Some(search) = search {
+        let out = AddMoviesPaths::search_of(paths.out);
+        let file = search.to_bytes();
+        crate::pipeline::atomic::write_atomic(&out, |f| std::io::Write::write_all(f, &file))
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
     Ok((added, bytes))
 }

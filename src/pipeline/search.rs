@@ -17,7 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::MovieId;
 use crate::engine::bundle::Int8Table;
-use crate::engine::describe::{DescribeSettings, QueryEncoder, SearchData, WordPieces, unit};
+use crate::engine::describe::{
+    DescribeSettings, Placement, QueryEncoder, SearchData, WordPieces, unit,
+};
 use crate::pipeline::data::embed::{EMBEDDING_DIM, SentenceEmbedder};
 use crate::pipeline::data::prepare::write_file_atomic;
 
@@ -41,6 +43,8 @@ impl Default for SearchConfig {
             settings: DescribeSettings {
                 popularity_weight: 0.2,
                 min_standout: 2.5,
+                feedback_movies: 10,
+                feedback_weight: 1.0,
             },
             dim: 128,
             centre: false,
@@ -180,6 +184,14 @@ fn project(axes: &[f32], width: usize, v: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// Whether a query can ever hold `piece`: queries are folded to lower-case ASCII for English
+/// (`engine::describe::WordPieces`), so pieces of other scripts and accented ones never match,
+/// and the special pieces (`[CLS]`, `[unused0]`, …) are no words.
+fn reachable(piece: &str) -> bool {
+    let word = piece.strip_prefix("##").unwrap_or(piece);
+    !special(piece) && !word.is_empty() && word.is_ascii()
+}
+
 /// The search data for `movies` (id, overview embedding of `EMBEDDING_DIM`) and their `texts`
 /// (one each), which also weigh the pieces.
 pub fn build(
@@ -204,40 +216,115 @@ pub fn build(
     } else {
         vec![0.0; config.dim]
     };
-    let table: Vec<f32> = pieces
-        .vectors
-        .chunks_exact(width)
-        .flat_map(|v| project(&axes, width, v))
+    let kept: Vec<usize> = (0..pieces.vocabulary.len())
+        .filter(|&p| reachable(&pieces.vocabulary[p]))
         .collect();
-    let weights = piece_weights(&pieces.vocabulary, texts);
+    let vocabulary: Vec<String> = kept.iter().map(|&p| pieces.vocabulary[p].clone()).collect();
+    let table: Vec<f32> = kept
+        .iter()
+        .flat_map(|&p| project(&axes, width, &pieces.vectors[p * width..(p + 1) * width]))
+        .collect();
+    let weights = piece_weights(&vocabulary, texts);
     let encoder = QueryEncoder::new(
-        pieces.vocabulary.clone(),
+        vocabulary,
         weights,
-        offset.clone(),
+        offset,
         Int8Table::quantize(&table, config.dim)?,
     )?;
-    let mut ids = Vec::with_capacity(movies.len());
+    let placement = Placement {
+        projection: axes,
+        source_dim: width,
+        text_share: config.text_share,
+    };
     let mut rows = Vec::with_capacity(movies.len() * config.dim);
     for ((id, v), text) in movies.iter().zip(texts) {
-        let mut p = project(&axes, width, v);
-        p.iter_mut().zip(&offset).for_each(|(x, o)| *x -= o);
-        let mut p = unit(p).with_context(|| format!("movie {id}: a zero overview vector"))?;
-        if let Some(read) = encoder.encode(text) {
-            p.iter_mut()
-                .zip(read)
-                .for_each(|(x, r)| *x = (1.0 - config.text_share) * *x + config.text_share * r);
-        }
-        let p = unit(p).with_context(|| format!("movie {id}: a zero search vector"))?;
-        ids.push(*id);
-        rows.extend(p);
+        rows.extend(place(&placement, &encoder, v, text).with_context(|| format!("movie {id}"))?);
     }
     Ok(SearchData::new(
         model.to_owned(),
         config.settings,
+        placement,
         encoder,
-        ids,
+        movies.iter().map(|(id, _)| *id).collect(),
         Int8Table::quantize(&rows, config.dim)?,
     )?)
+}
+
+/// A movie's unit vector in the search space: its overview embedding projected and centred,
+/// blended with its text read as a query ([`Placement::text_share`] of it).
+fn place(
+    placement: &Placement,
+    encoder: &QueryEncoder,
+    overview: &[f32],
+    text: &str,
+) -> anyhow::Result<Vec<f32>> {
+    if overview.len() != placement.source_dim {
+        bail!(
+            "expected an overview embedding of {} values, got {}",
+            placement.source_dim,
+            overview.len()
+        );
+    }
+    let mut p = project(&placement.projection, placement.source_dim, overview);
+    p.iter_mut()
+        .zip(encoder.offset())
+        .for_each(|(x, o)| *x -= o);
+    let mut p = unit(p).context("a zero overview vector")?;
+    if let Some(read) = encoder.encode(text) {
+        let share = placement.text_share;
+        p.iter_mut()
+            .zip(read)
+            .for_each(|(x, r)| *x = (1.0 - share) * *x + share * r);
+    }
+    unit(p).context("a zero search vector")
+}
+
+/// `data` with `movies` (id, overview embedding, text) appended, placed as the pipeline placed
+/// the others; a movie already in it is refused.
+pub fn extend(
+    data: &SearchData,
+    movies: &[(MovieId, Vec<f32>, String)],
+) -> anyhow::Result<SearchData> {
+    if movies.is_empty() {
+        return Ok(data.clone());
+    }
+    let dim = data.encoder.dim();
+    let mut ids = data.movie_ids.clone();
+    let mut rows = Vec::with_capacity(movies.len() * dim);
+    for (id, overview, text) in movies {
+        if ids.contains(id) {
+            bail!("movie {id} already has a search vector");
+        }
+        rows.extend(
+            place(&data.placement, &data.encoder, overview, text)
+                .with_context(|| format!("movie {id}"))?,
+        );
+        ids.push(*id);
+    }
+    let added = Int8Table::quantize(&rows, dim)?;
+    let table = Int8Table::from_parts(
+        ids.len(),
+        dim,
+        [data.movies.scales(), added.scales()].concat(),
+        [data.movies.codes(), added.codes()].concat(),
+    )?;
+    Ok(SearchData::new(
+        data.model.clone(),
+        data.settings,
+        data.placement.clone(),
+        data.encoder.clone(),
+        ids,
+        table,
+    )?)
+}
+
+/// What the search reads of a movie: title, genres, overview.
+pub fn movie_text(title: &str, genres: &[String], overview: Option<&str>) -> String {
+    format!(
+        "{title}. {}. {}",
+        genres.join(", "),
+        overview.unwrap_or_default()
+    )
 }
 
 /// Where the pieces' cache lives beside `prepare`'s embedding cache.

@@ -194,6 +194,16 @@ export async function ratingsShown(page) {
   return rows.sort((a, b) => a[0] - b[0]);
 }
 
+/** Describes a movie on the page ("Describe a movie") and waits for the answer: the titles
+ *  listed. */
+export async function describeMovie(page, text) {
+  await page.fill('#describe', text);
+  await page.click('#describe-go');
+  await page.waitForFunction(() => document.querySelector('#described').getAttribute('aria-busy') === 'false',
+    null, { timeout: 120_000 });
+  return page.$$eval('#described .title', (t) => t.map((x) => x.textContent));
+}
+
 /** Presses thumbs `value` on the `n`th card of list `list` and waits for the update. */
 export async function rateCard(page, list, n, value, wait = {}) {
   const card = page.locator(`#${list} > [data-movie-id]`).nth(n);

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  BUNDLE, DIST, deploy, ids, launchChromium, manifestOf, newPage, rateCard, ratingsShown, startServer,
+  BUNDLE, DIST, deploy, describeMovie, ids, launchChromium, manifestOf, newPage, rateCard, ratingsShown, startServer,
   waitReady,
 } from './harness.js';
 
 const LIMIT = { timeout: 180_000 };
 /** One mount per test, each its own service worker scope; tests deploy builds into them. */
-const MOUNTS = Object.fromEntries(['offline', 'hang', 'broken', 'deploy', 'lazy', 'grow'].map((name) => [name, { prefix: `/${name}/` }]));
+const MOUNTS = Object.fromEntries(['offline', 'hang', 'broken', 'deploy', 'lazy', 'grow', 'describe'].map((name) => [name, { prefix: `/${name}/` }]));
 const WEBGPU_GLUE = 'pkg/webgpu/movie_genie.js';
 let server;
 let chromium;
@@ -200,6 +200,25 @@ test('offline reload works from the service worker cache, which follows a new bu
   } finally {
     server.state.offline = false;
     delete mount.root;
+    await context.close();
+  }
+});
+
+test('"describe a movie" works offline once used: its search data joins the offline copy', LIMIT, async () => {
+  const { context, page } = await visit(MOUNTS.describe);
+  try {
+    await buildInCharge(page, built.build);
+    const online = await describeMovie(page, 'animated film about toys');
+    assert.ok(online.some((t) => t.startsWith('Toy Story')), `got ${online}`);
+    await context.setOffline(true);
+    server.state.offline = true;
+    await page.reload();
+    await waitReady(page);
+    assert.deepEqual(await describeMovie(page, 'animated film about toys'), online, 'the same list offline');
+    assert.match(await page.textContent('#describe-help'), /\(\d+\.\d MB\)/, 'the size, from the offline copy');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    server.state.offline = false;
     await context.close();
   }
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
-  BUNDLE, DIST, STATIC_FILES, artifact, ids, launchChromium, newPage, rateCard, ratingsShown,
+  BUNDLE, DIST, STATIC_FILES, artifact, describeMovie, ids, launchChromium, newPage, rateCard, ratingsShown,
   search, startServer, waitEngine, waitIdle, waitReady,
 } from './harness.js';
 
@@ -339,29 +339,20 @@ test('search finds a movie by part of its title, ignoring case and accents', LIM
   }
 });
 
-/** Describes a movie on the page and waits for the answer: the titles listed. */
-async function describe(page, text) {
-  await page.fill('#describe', text);
-  await page.click('#describe-go');
-  await page.waitForFunction(() => document.querySelector('#described').getAttribute('aria-busy') === 'false',
-    null, { timeout: 120_000 });
-  return page.$$eval('#described .title', (t) => t.map((x) => x.textContent));
-}
-
 test('describe a movie: relevant movies with true reasons, rateable, the words never sent, nothing close said so', LIMIT, async () => {
   const { context, page } = await visit();
   const seen = [];
   context.on('request', (r) => seen.push(r.url()));
   try {
     assert.match(await page.textContent('#describe-help'), /\(\d+\.\d MB\)/, 'the download size is shown before it');
-    const titles = await describe(page, 'animated film about toys');
+    const titles = await describeMovie(page, 'animated film about toys');
     assert.ok(titles.some((t) => t.startsWith('Toy Story')), `got ${titles}`);
     const reasons = await page.$$eval('#described .because', (r) => r.map((x) => x.textContent));
     assert.equal(reasons.length, titles.length);
     assert.ok(reasons.every((r) => r === 'Close to your description'), `${reasons}`);
     const id = await rateCard(page, 'described', 0, 2);
     assert.ok((await ratingsShown(page)).some(([m]) => m === id), 'rated from the description list');
-    assert.equal((await describe(page, 'qwerty asdf')).length, 0);
+    assert.equal((await describeMovie(page, 'qwerty asdf')).length, 0);
     assert.match(await page.textContent('#described-empty'), /Nothing close/);
     assert.ok(seen.some((u) => u.endsWith(SEARCH)), 'the search data was fetched on first use');
     for (const word of ['toys', 'animated', 'qwerty']) {
@@ -376,7 +367,7 @@ test('describe a movie: relevant movies with true reasons, rateable, the words n
 test('a search data download that fails says so, and the rest of the page keeps working', LIMIT, async () => {
   const { context, page } = await visit({}, '/no-search/');
   try {
-    assert.equal((await describe(page, 'a heist with a twist')).length, 0);
+    assert.equal((await describeMovie(page, 'a heist with a twist')).length, 0);
     assert.match(await page.textContent('#described-empty'), /Describing a movie failed: .*could not be downloaded/);
     await search(page, 'shawsh');
     assert.ok((await ids(page, 'pick')).length > 0, 'title search still works');

@@ -18,8 +18,10 @@ use crate::pipeline::data::movielens::read_tags;
 use crate::pipeline::data::prepare::write_json;
 use crate::pipeline::data::tables::MovieFeatures;
 use crate::pipeline::data::tmdb::read_tmdb;
-use crate::pipeline::eval::describe::{Bm25, LEFT_OUT_TAGS, SearchFigures, measure, tag_queries};
-use crate::pipeline::search::{Pieces, SearchConfig, build};
+use crate::pipeline::eval::describe::{
+    Bm25, LEFT_OUT_TAGS, MIN_TAGGED, SearchFigures, measure, tag_queries,
+};
+use crate::pipeline::search::{Pieces, SearchConfig, build, movie_text};
 use crate::pipeline::stages::Paths;
 use crate::pipeline::stages::inputs::Prepared;
 
@@ -29,16 +31,6 @@ pub const TAG_SEED: u64 = 1;
 
 /// The sentence model's name, as the search data records it.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
-
-/// What a movie's text is for the search: title, genres, overview.
-pub fn movie_text(m: &MovieFeatures, overview: Option<&str>) -> String {
-    format!(
-        "{}. {}. {}",
-        m.title,
-        m.genres.join(", "),
-        overview.unwrap_or_default()
-    )
-}
 
 /// Every prepared movie (catalog order) with its text and overview embedding.
 pub struct SearchInputs {
@@ -63,7 +55,11 @@ impl SearchInputs {
             .iter()
             .map(|m| {
                 let overview = m.tmdb_id.and_then(|id| tmdb.get(&id));
-                movie_text(m, overview.and_then(|t| t.overview.as_deref()))
+                movie_text(
+                    &m.title,
+                    &m.genres,
+                    overview.and_then(|t| t.overview.as_deref()),
+                )
             })
             .collect();
         let overviews = movies
@@ -238,7 +234,12 @@ pub fn search_table(
 
 /// The tag table as Markdown, with the queries and the tags left out.
 pub fn search_markdown(table: &[SearchRow]) -> String {
-    let mut out = String::from("| search | recall@20 | ndcg@20 | queries |\n|---|---|---|---|\n");
+    let mut out = format!(
+        "\"Describe a movie\" on the held-out half of the MovieLens tags (split by tag, seed \
+         {TAG_SEED}): each tag applied to at least {MIN_TAGGED} movies is a query, its movies \
+         are relevant. `movie-genie evaluate --search`.\n\n\
+         | search | recall@20 | ndcg@20 | queries |\n|---|---|---|---|\n"
+    );
     for r in table {
         out += &format!(
             "| {} | {:.4} | {:.4} | {} |\n",
