@@ -108,6 +108,62 @@ fn main() -> anyhow::Result<()> {
             measure(&queries.train, |q| describer.scores(q).unwrap_or_default()),
         );
     }
+    // Into the recommender's space: the two-tower vectors of the first matches, their mean as a
+    // query there, its cosine added to the description's score.
+    {
+        let bundle = movie_genie::engine::bundle::Bundle::from_bytes(&std::fs::read(
+            "www/assets/movie-genie.bundle",
+        )?)?;
+        let width = bundle.items.dim();
+        let items = movie_genie::engine::score::table_items(
+            &bundle.items.dequantize(),
+            width,
+            bundle.meta.serving.bias_scale,
+        );
+        let dim = items.dim;
+        let describer = Describer::new(
+            build(
+                &pieces,
+                &text_refs,
+                overviews,
+                MODEL,
+                &SearchConfig::default(),
+            )?,
+            &catalog,
+        );
+        for n in [10usize, 20] {
+            for gamma in [0.1f32, 0.25, 0.5, 1.0] {
+                let scores = |q: &str| -> Vec<f32> {
+                    let Some(first) = describer.scores(q) else {
+                        return Vec::new();
+                    };
+                    let top = top_k(&first, n, &[]);
+                    let mut centre = vec![0f32; dim];
+                    for i in &top {
+                        let r = i.0 as usize;
+                        centre
+                            .iter_mut()
+                            .zip(&items.vectors[r * dim..(r + 1) * dim])
+                            .for_each(|(c, x)| *c += x);
+                    }
+                    let norm = centre.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+                    first
+                        .iter()
+                        .enumerate()
+                        .map(|(r, d)| {
+                            let v = &items.vectors[r * dim..(r + 1) * dim];
+                            d + gamma * v.iter().zip(&centre).map(|(a, b)| a * b).sum::<f32>()
+                                / norm
+                        })
+                        .collect()
+                };
+                show(
+                    &format!("recommender space from the top {n}, weight {gamma}"),
+                    measure(&queries.train, scores),
+                );
+            }
+        }
+    }
     // Without the least standout, to list every description's matches.
     let mut config = SearchConfig::default();
     config.settings.min_standout = 0.0;

@@ -10,8 +10,11 @@
 //! (`pipeline::search`), the browser fetches it only when a visitor first describes a movie.
 //!
 //! ```text
-//! file      magic [8] | version u32 | header_len u32 | JSON `SearchHeader` | data
-//! data      vocabulary: varint count, then varint len + UTF-8 per piece (id order)
+//! file      magic [8] | version u32 | sha256 [32] of the data | data
+//! data      model (varint len + UTF-8), dim u32, source_dim u32, pieces u32, movies u32,
+//!           text_share f32, popularity_weight f32, min_standout f32, feedback_movies u32,
+//!           feedback_weight f32 ([`Placement`], [`DescribeSettings`])
+//!           vocabulary: varint count, then varint len + UTF-8 per piece (id order)
 //!           weights f32 × pieces | offset f32 × dim
 //!           projection f32 × dim × source_dim (what `add-movies` projects new movies with)
 //!           piece table: scales f32 × pieces, codes i8 × pieces × dim
@@ -20,10 +23,10 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::engine::MovieId;
-use crate::engine::bundle::format::{Reader, Writer, sha256_hex};
+use crate::engine::bundle::format::{Reader, Writer};
 use crate::engine::bundle::{BundleError, Int8Table};
 use crate::engine::recommender::fold;
 
@@ -35,31 +38,6 @@ pub const SEARCH_VERSION: u32 = 1;
 const MAX_WORD_CHARS: usize = 100;
 /// Most pieces of a query that count: a description, not a document.
 pub const MAX_QUERY_PIECES: usize = 64;
-
-/// The JSON header: what the data holds and its checksum.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchHeader {
-    /// The sentence model the pieces were distilled from.
-    pub model: String,
-    pub dim: usize,
-    /// The sentence model's width, which the projection maps from.
-    pub source_dim: usize,
-    pub pieces: usize,
-    pub movies: usize,
-    /// A movie's vector: this share of its text read as a query, the rest its projected
-    /// overview embedding (`pipeline::search`).
-    pub text_share: f32,
-    /// The weight of a movie's popularity beside its cosine ([`DescribeSettings`]).
-    pub popularity_weight: f32,
-    /// How far a description's best match must stand out ([`DescribeSettings`]).
-    pub min_standout: f32,
-    /// The pseudo-relevance feedback ([`DescribeSettings`]).
-    pub feedback_movies: u32,
-    pub feedback_weight: f32,
-    /// Lower-case hex SHA-256 of the data.
-    pub sha256: String,
-}
 
 /// Splits text into word pieces of a BERT-style uncased vocabulary: folded to lower case
 /// without Latin accents ([`fold`]), split at white space and around every other character that
@@ -120,14 +98,15 @@ impl WordPieces {
     }
 }
 
-/// Words of folded text: runs of letters and digits, and every other non-space character alone.
+/// Words of folded text: runs of ASCII letters and digits (English, accents folded), and every
+/// other non-space character alone.
 fn words(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         rest = rest.trim_start();
         let first = rest.chars().next()?;
-        let end = if first.is_alphanumeric() {
-            rest.find(|c: char| !c.is_alphanumeric())
+        let end = if first.is_ascii_alphanumeric() {
+            rest.find(|c: char| !c.is_ascii_alphanumeric())
                 .unwrap_or(rest.len())
         } else {
             first.len_utf8()
@@ -331,6 +310,22 @@ impl SearchData {
     pub fn to_bytes(&self) -> Vec<u8> {
         let e = &self.encoder;
         let mut w = Writer::default();
+        w.str(&self.model);
+        for n in [
+            e.dim(),
+            self.placement.source_dim,
+            e.vocabulary.len(),
+            self.movie_ids.len(),
+        ] {
+            w.u32(n as u32);
+        }
+        w.f32s(&[
+            self.placement.text_share,
+            self.settings.popularity_weight,
+            self.settings.min_standout,
+        ]);
+        w.u32(self.settings.feedback_movies);
+        w.f32s(&[self.settings.feedback_weight]);
         w.varint(e.vocabulary.len() as u32);
         for piece in &e.vocabulary {
             w.str(piece);
@@ -353,30 +348,15 @@ impl SearchData {
                 .collect::<Vec<_>>(),
         );
         let data = w.0;
-        let header = SearchHeader {
-            model: self.model.clone(),
-            dim: e.dim(),
-            source_dim: self.placement.source_dim,
-            pieces: e.vocabulary.len(),
-            movies: self.movie_ids.len(),
-            text_share: self.placement.text_share,
-            popularity_weight: self.settings.popularity_weight,
-            min_standout: self.settings.min_standout,
-            feedback_movies: self.settings.feedback_movies,
-            feedback_weight: self.settings.feedback_weight,
-            sha256: sha256_hex(&data),
-        };
-        let json = serde_json::to_vec(&header).expect("a header of plain fields serialises");
-        let mut out = Vec::with_capacity(16 + json.len() + data.len());
+        let mut out = Vec::with_capacity(SEARCH_MAGIC.len() + 4 + 32 + data.len());
         out.extend_from_slice(&SEARCH_MAGIC);
         out.extend_from_slice(&SEARCH_VERSION.to_le_bytes());
-        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-        out.extend_from_slice(&json);
+        out.extend_from_slice(&Sha256::digest(&data));
         out.extend_from_slice(&data);
         out
     }
 
-    /// Reads and checks a search-data file: magic, version, header, checksum, every length.
+    /// Reads and checks a search-data file: magic, version, checksum, every length and value.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
         let got = bytes.get(..SEARCH_MAGIC.len()).unwrap_or(bytes);
         let mut r = Reader::new("search data", bytes);
@@ -388,27 +368,30 @@ impl SearchData {
         if version != SEARCH_VERSION {
             return Err(r.bad("version", &SEARCH_VERSION.to_string(), &version.to_string()));
         }
-        let header_len = r.u32("header length")?;
-        let json = r.take(u64::from(header_len), "header")?;
-        let header: SearchHeader =
-            serde_json::from_slice(json).map_err(|e| BundleError::BadHeader {
-                reason: format!("search data JSON: {e}"),
-            })?;
-        let data = &bytes[SEARCH_MAGIC.len() + 8 + header_len as usize..];
-        let sum = sha256_hex(data);
-        if sum != header.sha256 {
+        let sum = r.take(32, "checksum")?;
+        let data = &bytes[SEARCH_MAGIC.len() + 4 + 32..];
+        let got = Sha256::digest(data);
+        if got.as_slice() != sum {
             return Err(BundleError::ChecksumMismatch {
                 name: "search data".into(),
-                expected: header.sha256,
-                got: sum,
+                expected: hex::encode(sum),
+                got: hex::encode(got),
             });
         }
-        let (dim, pieces, movies) = (
-            header.dim as u64,
-            header.pieces as u64,
-            header.movies as u64,
-        );
         let mut r = Reader::new("search data", data);
+        let model = r.str("model")?;
+        let mut sizes = [0u64; 4];
+        for (size, what) in sizes
+            .iter_mut()
+            .zip(["dim", "source dim", "pieces", "movies"])
+        {
+            *size = u64::from(r.u32(what)?);
+        }
+        let [dim, source_dim, pieces, movies] = sizes;
+        let [text_share, popularity_weight, min_standout] =
+            r.f32s(3, "settings")?.try_into().expect("three values");
+        let feedback_movies = r.u32("feedback movies")?;
+        let feedback_weight = r.f32s(1, "feedback weight")?[0];
         let count = r.varint("vocabulary size")?;
         if u64::from(count) != pieces {
             return Err(r.bad("vocabulary size", &pieces.to_string(), &count.to_string()));
@@ -418,7 +401,7 @@ impl SearchData {
             .collect::<Result<Vec<_>, _>>()?;
         let weights = r.f32s(pieces, "piece weights")?;
         let offset = r.f32s(dim, "offset")?;
-        let projection = r.f32s(dim.saturating_mul(header.source_dim as u64), "projection")?;
+        let projection = r.f32s(dim.saturating_mul(source_dim), "projection")?;
         let scales = r.f32s(pieces, "piece scales")?;
         let codes = i8s(r.take(pieces.saturating_mul(dim), "piece codes")?);
         let table = Int8Table::from_parts(pieces as usize, dim as usize, scales, codes)?;
@@ -431,24 +414,17 @@ impl SearchData {
         r.finish()?;
         let encoder = QueryEncoder::new(vocabulary, weights, offset, table)?;
         let settings = DescribeSettings {
-            popularity_weight: header.popularity_weight,
-            min_standout: header.min_standout,
-            feedback_movies: header.feedback_movies,
-            feedback_weight: header.feedback_weight,
+            popularity_weight,
+            min_standout,
+            feedback_movies,
+            feedback_weight,
         };
         let placement = Placement {
             projection,
-            source_dim: header.source_dim,
-            text_share: header.text_share,
+            source_dim: source_dim as usize,
+            text_share,
         };
-        Self::new(
-            header.model,
-            settings,
-            placement,
-            encoder,
-            movie_ids,
-            movie_table,
-        )
+        Self::new(model, settings, placement, encoder, movie_ids, movie_table)
     }
 
     /// Each movie's cosine to the unit query `q`, in the data's movie order.
@@ -483,8 +459,7 @@ pub struct Placement {
 
 /// How a description's matches are scored, chosen on the train half of the tag queries
 /// (`pipeline::eval::describe`) and shipped in the search data.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DescribeSettings {
     /// A match scores its cosine plus this times its popularity (ln(1 + ratings), over the
     /// catalog's largest).
