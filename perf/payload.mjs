@@ -1,5 +1,5 @@
 // What a built site weighs, raw and gzip -9: each file every visitor's first load fetches, the
-// WebGPU module that comes later, and both totals. perf/run.sh runs it on the shipped build
+// WebGPU module that comes later, the "describe a movie" search data, and the totals. perf/run.sh runs it on the shipped build
 // (`./build.sh`) before it makes the benchmark build; perf/report.mjs reports it.
 //   node perf/payload.mjs DIST OUT.json
 // OUT.json: {files: [{f, raw, gz}], firstLoad: {raw, gz}, webgpuLater: {raw, gz}}; a file the
@@ -27,6 +27,8 @@ const total = (files) => Object.fromEntries(['raw', 'gz'].map((key) =>
 
 const first = [...PAGE, ...MODULE('cpu')].map(measure);
 const later = MODULE('webgpu').map(measure);
-const payload = { files: [...first, ...later], firstLoad: total(first), webgpuLater: total(later) };
+// Fetched only by a visitor who describes a movie.
+const describe = measure('assets/movie-genie.search');
+const payload = { files: [...first, ...later, describe], firstLoad: total(first), webgpuLater: total(later) };
 fs.writeFileSync(out, `${JSON.stringify(payload, null, 1)}\n`);
 console.log(`payload: ${out}: first load ${payload.firstLoad.gz ?? '?'} bytes gzip`);
