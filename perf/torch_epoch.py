@@ -58,6 +58,8 @@ DEFAULTS = {
         "weight_decay": None, "grad_clipping": None,
     },
     "personalize": None,  # visitors' fine-tuning: not part of a training epoch
+    "user_input": None,  # what a visitor's vector starts from: not part of a training epoch
+    "encoder": None,  # the visitor encoder, trained after the towers: not part of their epoch
     "ranking": None,  # how visitors' vectors rank the catalog: not part of a training epoch
 }
 
