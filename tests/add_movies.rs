@@ -141,6 +141,14 @@ fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (bundle_path, tower_path)
 }
 
+/// The genres cell of a drama.
+const DRAMA: &str = "[{'id': 18, 'name': 'Drama'}]";
+
+/// A drama about space cowboys, by id and title: two of them are each other's nearest movie.
+fn space_cowboys(id: &str, title: &str) -> String {
+    row(id, title, DRAMA, "Space cowboy adventure", "100")
+}
+
 /// A movies_metadata.csv row: id, title, genres cell, overview, budget.
 fn row(id: &str, title: &str, genres: &str, overview: &str, budget: &str) -> String {
     row_of(&[
@@ -197,24 +205,11 @@ fn csv(dir: &Path, rows: &[String]) -> std::path::PathBuf {
 fn added_movies_load_are_marked_new_and_rank_by_their_content() {
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new(dir.path());
-    let drama = "[{'id': 18, 'name': 'Drama'}]";
     let movies = csv(
         dir.path(),
         &[
-            row(
-                "900001",
-                "Space Cowboys Return",
-                drama,
-                "Space cowboy adventure",
-                "100",
-            ),
-            row(
-                "900002",
-                "Space Cowboys Again",
-                drama,
-                "Space cowboy adventure",
-                "100",
-            ),
+            space_cowboys("900001", "Space Cowboys Return"),
+            space_cowboys("900002", "Space Cowboys Again"),
             row(
                 "900003",
                 "A Quiet Ghost",
@@ -312,17 +307,10 @@ fn added_movies_join_the_search_data_beside_the_bundle_and_are_found_by_descript
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new(dir.path());
     search_beside(&site.bundle);
-    let drama = "[{'id': 18, 'name': 'Drama'}]";
     let added = site
         .add(&[
-            row(
-                "900001",
-                "Space Cowboys Return",
-                drama,
-                "Space cowboy adventure",
-                "100",
-            ),
-            row("900003", "A Quiet Ghost", drama, "A ghost in love", ""),
+            space_cowboys("900001", "Space Cowboys Return"),
+            row("900003", "A Quiet Ghost", DRAMA, "A ghost in love", ""),
         ])
         .unwrap();
     let search =
@@ -347,18 +335,17 @@ fn bad_rows_are_refused_naming_the_row_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let site = Site::new(dir.path());
     let before = std::fs::read(&site.bundle).unwrap();
-    let drama = "[{'id': 18, 'name': 'Drama'}]";
-    let good = row("900001", "Fine Film", drama, "love", "10");
+    let good = row("900001", "Fine Film", DRAMA, "love", "10");
     let cases = [
-        (row("900002", "", drama, "love", "10"), "expected a title"),
-        (row("900001", "Twice", drama, "love", "10"), "appears twice"),
+        (row("900002", "", DRAMA, "love", "10"), "expected a title"),
+        (row("900001", "Twice", DRAMA, "love", "10"), "appears twice"),
         // The synthetic catalog's TMDB ids are 1000 + row.
         (
-            row("1005", "Known", drama, "love", "10"),
+            row("1005", "Known", DRAMA, "love", "10"),
             "already in the catalog",
         ),
         (
-            row("900003", "Money", drama, "love", "lots"),
+            row("900003", "Money", DRAMA, "love", "lots"),
             "column `budget`",
         ),
         (
@@ -487,11 +474,10 @@ fn ids_by_tmdb(added: &[AddedMovie]) -> HashMap<u32, MovieId> {
 }
 
 fn films() -> Vec<String> {
-    let drama = "[{'id': 18, 'name': 'Drama'}]";
     vec![
-        row("900001", "First Film", drama, "space", "10"),
-        row("900002", "Second Film", drama, "ghost", "10"),
-        row("900003", "Third Film", drama, "love", "10"),
+        row("900001", "First Film", DRAMA, "space", "10"),
+        row("900002", "Second Film", DRAMA, "ghost", "10"),
+        row("900003", "Third Film", DRAMA, "love", "10"),
     ]
 }
 
