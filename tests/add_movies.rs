@@ -165,7 +165,7 @@ fn row_of(cells: &[(&str, &str)]) -> String {
     let usual = [
         ("adult", "False"),
         ("budget", "10"),
-        ("genres", "[{'id': 18, 'name': 'Drama'}]"),
+        ("genres", DRAMA),
         ("id", "900001"),
         ("imdb_id", "tt1"),
         ("original_language", "en"),
