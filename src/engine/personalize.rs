@@ -141,7 +141,7 @@ impl FrozenUserTower {
     /// - input: `[batch, d_in]`
     /// - output: `[batch, output_dim]`, unit rows
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        user_vectors(&self.mlp, x)
+        user_vectors(&self.mlp, x, None)
     }
 
     /// The vector of a visitor with no ratings yet: the tower applied to the prior.

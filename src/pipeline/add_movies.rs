@@ -423,7 +423,7 @@ fn run_tower(
     let ids = Tensor::<2>::from_data(TensorData::new(ids, [n, width]), device);
     let content =
         Tensor::<2>::from_data(TensorData::new(content.to_vec(), [n, content_dim]), device);
-    item_vectors(mlp, ids, content)
+    item_vectors(mlp, ids, content, None)
         .into_data()
         .try_to_vec::<f32>()
         .expect("f32 item vectors")

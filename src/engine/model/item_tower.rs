@@ -5,7 +5,7 @@ use burn::nn::Embedding;
 use burn::tensor::{Int, Tensor};
 
 use super::l2_normalize;
-use super::mlp::Mlp;
+use super::mlp::{Masks, Mlp};
 
 /// The item side of the two-tower model.
 #[derive(Module, Debug)]
@@ -15,15 +15,18 @@ pub struct ItemTower {
 }
 
 impl ItemTower {
+    /// Vectors for catalog items, with dropout where given `masks`.
+    ///
     /// # Shapes
     /// - items: `[batch]`
     /// - content: `[batch, content_dim]` (the rows of those items)
     /// - output: `[batch, output_dim]`, unit rows
-    pub fn forward(&self, items: Tensor<1, Int>, content: Tensor<2>) -> Tensor<2> {
+    pub fn forward(&self, items: Tensor<1, Int>, content: Tensor<2>, masks: Masks) -> Tensor<2> {
         item_vectors(
             &self.mlp,
             self.embedding.weight.val().select(0, items),
             content,
+            masks,
         )
     }
 }
@@ -36,6 +39,6 @@ impl ItemTower {
 /// - ids: `[batch, item_embedding_dim]`
 /// - content: `[batch, content_dim]`
 /// - output: `[batch, output_dim]`, unit rows
-pub fn item_vectors(mlp: &Mlp, ids: Tensor<2>, content: Tensor<2>) -> Tensor<2> {
-    l2_normalize(mlp.forward_joined(ids, content))
+pub fn item_vectors(mlp: &Mlp, ids: Tensor<2>, content: Tensor<2>, masks: Masks) -> Tensor<2> {
+    l2_normalize(mlp.forward_joined(ids, content, masks))
 }

@@ -2,8 +2,8 @@
 //! Positives carry a weight (thumbs +1 or +2), so strong likes count more.
 
 use burn::config::Config;
+use burn::tensor::Tensor;
 use burn::tensor::activation::{log_sigmoid, relu};
-use burn::tensor::{Bool, Int, Tensor};
 
 /// Which loss trains the towers.
 #[derive(Config, Debug, Copy, PartialEq)]
@@ -12,7 +12,8 @@ pub enum LossKind {
     MarginRanking,
     /// −log σ(s⁺) − log σ(−s⁻) over triplets, on logits (cosine / τ + bias).
     BinaryCrossEntropy,
-    /// Softmax over the positive and the sampled negatives (in-batch and explicit), on logits.
+    /// Softmax over the positive and the sampled negatives (in-batch and explicit), on logits
+    /// (`pipeline::train::softmax`).
     SampledSoftmax,
 }
 
@@ -46,34 +47,6 @@ pub fn binary_cross_entropy(pos: Tensor<1>, neg: Tensor<2>, weights: Tensor<1>) 
         .reshape([b])
         .div_scalar(n as f64);
     weighted_mean(pos_term + neg_term, weights)
-}
-
-/// Weighted softmax cross-entropy where column `label[i]` of row i is the positive.
-/// `mask` marks logits to drop (accidental hits: another copy of the row's positive).
-///
-/// Each row's loss is `logsumexp(row) − row[label]`, which is `−log_softmax(row)[label]`
-/// without forming the whole log-softmax (the batch's largest tensor) forwards or backwards.
-///
-/// # Shapes
-/// - logits: `[b, c]`; labels: `[b]`; mask: `[b, c]` (true = drop); weights: `[b]`
-/// - output: `[1]`
-pub fn sampled_softmax(
-    logits: Tensor<2>,
-    labels: Tensor<1, Int>,
-    mask: Option<Tensor<2, Bool>>,
-    weights: Tensor<1>,
-) -> Tensor<1> {
-    let [b, _] = logits.dims();
-    let logits = match mask {
-        // −∞, not a large negative: its exp is 0 at once, where libm's takes the slow
-        // underflow path for every masked logit.
-        Some(mask) => logits.mask_fill(mask, f32::NEG_INFINITY),
-        None => logits,
-    };
-    let picked = logits.clone().gather(1, labels.reshape([b, 1]));
-    let max = logits.clone().detach().max_dim(1);
-    let log_sum_exp = (logits - max.clone()).exp().sum_dim(1).log() + max;
-    weighted_mean((log_sum_exp - picked).reshape([b]), weights)
 }
 
 fn weighted_mean(values: Tensor<1>, weights: Tensor<1>) -> Tensor<1> {
@@ -115,52 +88,5 @@ mod tests {
         );
         let got = value(loss);
         assert!((got - 0.820_075).abs() < 1e-5, "{got}");
-    }
-
-    #[test]
-    fn sampled_softmax_by_hand_with_a_masked_hit() {
-        let d = Device::default();
-        // Row 0 logits [2, 0, 0], label 0: −ln(e²/(e²+2)) = ln(1 + 2e⁻²) = 0.239545.
-        // Row 1 logits [1, 1, 5], label 1, column 2 masked: −ln(e/(e+e)) = ln 2 = 0.693147.
-        let loss = sampled_softmax(
-            Tensor::from_data([[2.0f32, 0.0, 0.0], [1.0, 1.0, 5.0]], &d),
-            Tensor::from_data([0i64, 1], &d),
-            Some(Tensor::from_data(
-                [[false, false, false], [false, false, true]],
-                &d,
-            )),
-            Tensor::from_data([1.0f32, 1.0], &d),
-        );
-        let got = value(loss);
-        assert!((got - (0.239_545 + 0.693_147) / 2.0).abs() < 1e-5, "{got}");
-    }
-
-    #[test]
-    fn a_masked_logit_gets_no_gradient_and_the_rest_finite_ones() {
-        let d = Device::default().autodiff();
-        let logits =
-            Tensor::<2>::from_data([[2.0f32, 0.5, 3.0], [1.0, 1.0, 5.0]], &d).require_grad();
-        let loss = sampled_softmax(
-            logits.clone(),
-            Tensor::from_data([0i64, 1], &d),
-            Some(Tensor::from_data(
-                [[false, false, true], [false, false, true]],
-                &d,
-            )),
-            Tensor::from_data([1.0f32, 2.0], &d),
-        );
-        let grads = loss.backward();
-        let grad: Vec<f32> = logits
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec()
-            .unwrap();
-        assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
-        assert_eq!((grad[2], grad[5]), (0.0, 0.0), "{grad:?}");
-        assert!(
-            grad[0] < 0.0 && grad[1] > 0.0,
-            "the positive rises, the negative falls: {grad:?}"
-        );
     }
 }

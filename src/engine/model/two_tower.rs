@@ -7,7 +7,6 @@ use burn::tensor::{Device, Int, Tensor};
 
 use super::item_tower::ItemTower;
 use super::mlp::MlpConfig;
-use super::product;
 use super::user_tower::UserTower;
 
 /// Architecture of the two-tower model. Only the counts are required.
@@ -116,17 +115,6 @@ impl TwoTowerModel {
             None => Tensor::zeros([batch], &items.device()),
         }
     }
-
-    /// Scores every (user, item) pair: cosine / temperature + item bias.
-    ///
-    /// # Shapes
-    /// - users: `[b, d]` unit rows, items: `[n, d]` unit rows, bias: `[n]`
-    /// - output: `[b, n]`
-    pub fn logits(&self, users: Tensor<2>, items: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
-        let [n] = bias.dims();
-        // 1/τ scales the b users rather than the b·n products.
-        product(users.div_scalar(self.temperature), items.transpose()).add(bias.reshape([1, n]))
-    }
 }
 
 #[cfg(test)]
@@ -139,10 +127,13 @@ mod tests {
         let model = TwoTowerConfig::new(5, 7, 3)
             .with_output_dim(8)
             .init(&device);
-        let users = model.user.forward(Tensor::from_data([0i64, 4, 2], &device));
+        let users = model
+            .user
+            .forward(Tensor::from_data([0i64, 4, 2], &device), None);
         let items = model.item.forward(
             Tensor::from_data([1i64, 6], &device),
             Tensor::from_data([[0.5f32, -1.0, 2.0], [0.0, 0.0, 1.0]], &device),
+            None,
         );
         assert_eq!(users.dims(), [3, 8]);
         assert_eq!(items.dims(), [2, 8]);
@@ -159,23 +150,5 @@ mod tests {
             }
         }
         assert_eq!(model.user.mean_input().dims(), [32]);
-    }
-
-    #[test]
-    fn logits_are_scaled_cosines_plus_bias() {
-        let device = Device::default();
-        let model = TwoTowerConfig::new(1, 2, 1)
-            .with_temperature(0.5)
-            .init(&device);
-        let users = Tensor::<2>::from_data([[1.0f32, 0.0]], &device);
-        let items = Tensor::<2>::from_data([[1.0f32, 0.0], [0.0, 1.0]], &device);
-        let bias = Tensor::<1>::from_data([0.25f32, -1.0], &device);
-        let logits: Vec<f32> = model
-            .logits(users, items, bias)
-            .into_data()
-            .try_to_vec()
-            .unwrap();
-        // 1/0.5 + 0.25 and 0/0.5 − 1.
-        assert_eq!(logits, vec![2.25, -1.0]);
     }
 }

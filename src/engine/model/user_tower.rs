@@ -1,5 +1,5 @@
 //! User tower: user-id embedding → ReLU MLP → L2-normalised vector. A visitor has no id, so
-//! [`UserTower::forward_input`] takes the embedding-space vector directly (what personalisation
+//! [`user_vectors`] takes the embedding-space vector directly (what personalisation
 //! fine-tunes).
 
 use burn::module::Module;
@@ -7,7 +7,7 @@ use burn::nn::Embedding;
 use burn::tensor::{Int, Tensor};
 
 use super::l2_normalize;
-use super::mlp::Mlp;
+use super::mlp::{Masks, Mlp};
 
 /// The user side of the two-tower model.
 #[derive(Module, Debug)]
@@ -17,22 +17,17 @@ pub struct UserTower {
 }
 
 impl UserTower {
-    /// Vectors for known users.
+    /// Vectors for known users, with dropout where given `masks`.
     ///
     /// # Shapes
     /// - users: `[batch]`
     /// - output: `[batch, output_dim]`, unit rows
-    pub fn forward(&self, users: Tensor<1, Int>) -> Tensor<2> {
-        self.forward_input(self.embedding.weight.val().select(0, users))
-    }
-
-    /// Vectors for embedding-space inputs (a visitor's fine-tuned vector).
-    ///
-    /// # Shapes
-    /// - input: `[batch, user_embedding_dim]`
-    /// - output: `[batch, output_dim]`, unit rows
-    pub fn forward_input(&self, input: Tensor<2>) -> Tensor<2> {
-        user_vectors(&self.mlp, input)
+    pub fn forward(&self, users: Tensor<1, Int>, masks: Masks) -> Tensor<2> {
+        user_vectors(
+            &self.mlp,
+            self.embedding.weight.val().select(0, users),
+            masks,
+        )
     }
 
     /// The mean of all users' id embeddings: the starting point for a new visitor.
@@ -51,6 +46,6 @@ impl UserTower {
 /// # Shapes
 /// - input: `[batch, user_embedding_dim]`
 /// - output: `[batch, output_dim]`, unit rows
-pub fn user_vectors(mlp: &Mlp, input: Tensor<2>) -> Tensor<2> {
-    l2_normalize(mlp.forward(input))
+pub fn user_vectors(mlp: &Mlp, input: Tensor<2>, masks: Masks) -> Tensor<2> {
+    l2_normalize(mlp.forward(input, masks))
 }

@@ -196,7 +196,7 @@ impl TwoTowerWarm {
         );
         let flat = model
             .user
-            .forward(ids)
+            .forward(ids, None)
             .into_data()
             .try_to_vec::<f32>()
             .expect("f32 user vectors");

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod plot;
+pub mod softmax;
 pub mod visitor;
 
 use std::collections::HashSet;
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -19,11 +20,12 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 pub use config::TrainingConfig;
+use softmax::score_softmax;
 
 use crate::engine::Thumbs;
 use crate::engine::bundle::UserInput;
 use crate::engine::model::TwoTowerModel;
-use crate::engine::model::loss::{LossKind, binary_cross_entropy, margin_ranking, sampled_softmax};
+use crate::engine::model::loss::{LossKind, binary_cross_entropy, margin_ranking};
 use crate::engine::model::mlp::{Mlp, MlpConfig};
 use crate::engine::personalize::{ItemVectors, PersonalizeConfig};
 use crate::engine::score::Genres;
@@ -243,18 +245,19 @@ impl Trainer {
         }
         let ints =
             |v: &[i64]| Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [v.len()]), device);
-        let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), device);
         let model = &self.model;
-        let user_vecs = model.user.forward(ints(&users));
+        let user_vecs = model.user.forward(ints(&users), Some(&mut self.rng));
         let items_all: Vec<i64> = pos.iter().chain(neg.iter()).copied().collect();
         let items_t = ints(&items_all);
         let item_vecs = model.item.forward(
             items_t.clone(),
             self.content_tensor.clone().select(0, items_t.clone()),
+            Some(&mut self.rng),
         );
         let bias = model.item_bias(items_t);
         let loss = match config.loss {
             LossKind::MarginRanking | LossKind::BinaryCrossEntropy => {
+                let weights = Tensor::<1>::from_data(TensorData::new(weights, [b]), device);
                 let d = model_config.output_dim;
                 let pos_vecs = item_vecs.clone().slice([0..b, 0..d]);
                 let neg_vecs = item_vecs.slice([b..b + b * n, 0..d]).reshape([b, n, d]);
@@ -276,16 +279,19 @@ impl Trainer {
                 }
             }
             LossKind::SampledSoftmax => {
-                // Every row's candidates: all batch positives and all sampled negatives.
-                let logits = model.logits(user_vecs, item_vecs, bias);
+                // Every row's candidates: all batch positives and all sampled negatives; row
+                // r's positive is column r.
                 let mask = accidental_hits(chunk, &items_all, &self.liked, self.num_items);
-                let c = items_all.len();
-                let labels = Tensor::<1, Int>::from_data(
-                    TensorData::new((0..b as i64).collect::<Vec<_>>(), [b]),
-                    device,
-                );
-                let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [b, c]), device);
-                sampled_softmax(logits, labels, Some(mask), weights)
+                let targets: Vec<_> = (0..b).map(|r| vec![(r, 1.0)]).collect();
+                score_softmax(
+                    user_vecs,
+                    item_vecs,
+                    bias,
+                    model_config.temperature,
+                    &targets,
+                    Some(&mask),
+                    &weights,
+                )
             }
         };
         let value = loss
@@ -430,7 +436,7 @@ pub fn item_vectors(
         vectors.extend(
             model
                 .item
-                .forward(ids.clone(), rows)
+                .forward(ids.clone(), rows, None)
                 .into_data()
                 .try_to_vec::<f32>()
                 .expect("f32 item vectors"),

@@ -10,7 +10,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -21,6 +21,7 @@ use crate::engine::model::user_tower::user_vectors;
 use crate::engine::personalize::ItemVectors;
 use crate::engine::{ItemIndex, Thumbs};
 use crate::pipeline::data::split::Interactions;
+use crate::pipeline::train::softmax::score_softmax;
 
 /// How the visitor encoder is trained.
 #[derive(Config, Debug, PartialEq)]
@@ -119,14 +120,8 @@ pub fn train_encoder(
     let device = device.clone().autodiff();
     device.seed(config.seed);
     let (n, dim) = (items.len(), items.dim);
-    let mut columns = vec![0f32; dim * n];
-    for i in 0..n {
-        for (d, v) in items.row(i).iter().enumerate() {
-            columns[d * n + i] = *v;
-        }
-    }
-    let columns = Tensor::<2>::from_data(TensorData::new(columns, [dim, n]), &device);
-    let bias = Tensor::<2>::from_data(TensorData::new(items.bias.clone(), [1, n]), &device);
+    let rows = Tensor::<2>::from_data(TensorData::new(items.vectors.clone(), [n, dim]), &device);
+    let bias = Tensor::<1>::from_data(TensorData::new(items.bias.clone(), [n]), &device);
     let mut model = encoder_mlp(config, dim).init(&device);
     let mut optim = AdamConfig::new().init();
     let mut rng = StdRng::seed_from_u64(config.seed);
@@ -151,30 +146,29 @@ pub fn train_encoder(
                 .flat_map(|d| thumbs_input(items, &d.given))
                 .collect();
             let mut mask = vec![false; b * n];
-            let mut weights = vec![0f32; b * n];
             for (row, d) in batch.iter().enumerate() {
                 for (i, _) in &d.given {
                     mask[row * n + i.0 as usize] = true;
                 }
-                for (i, w) in &d.targets {
-                    weights[row * n + i.0 as usize] = *w;
-                }
             }
+            let targets: Vec<Vec<(usize, f32)>> = batch
+                .iter()
+                .map(|d| d.targets.iter().map(|(i, w)| (i.0 as usize, *w)).collect())
+                .collect();
             let x = Tensor::<2>::from_data(
                 TensorData::new(inputs, [b, thumbs_input_dim(dim)]),
                 &device,
             );
-            let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [b, n]), &device);
-            let weights = Tensor::<2>::from_data(TensorData::new(weights, [b, n]), &device);
-            let users = user_vectors(&model, x);
-            let logits = users.matmul(columns.clone()).div_scalar(temperature) + bias.clone();
-            // −Σ w log softmax = logsumexp(unmasked logits) − Σ w · logit; the targets are
-            // never masked, so the weighted sum reads the logits before masking.
-            let picked = (logits.clone() * weights).sum_dim(1);
-            let masked = logits.mask_fill(mask, f32::NEG_INFINITY);
-            let top = masked.clone().max_dim(1).detach();
-            let lse = (masked - top.clone()).exp().sum_dim(1).log() + top;
-            let loss = (lse - picked).mean();
+            let users = user_vectors(&model, x, Some(&mut rng));
+            let loss = score_softmax(
+                users,
+                rows.clone(),
+                bias.clone(),
+                temperature,
+                &targets,
+                Some(&mask),
+                &vec![1.0; b],
+            );
             total += f64::from(loss.clone().into_scalar::<f32>()) * b as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.learning_rate, model, grads);
