@@ -201,16 +201,23 @@ impl Trainer {
     }
 
     /// One pass over every positive in shuffled batches; the mean loss per positive.
+    ///
+    /// The batches run on a worker of rayon's pool (`rayon::scope` runs its closure there), so
+    /// the products and the softmax share the pool's threads with the loop between them. From a
+    /// thread of its own, the loop competed for the cores with the workers each parallel call
+    /// had just woken.
     pub fn epoch(&mut self, bar: &ProgressBar) -> f64 {
-        let mut positives = std::mem::take(&mut self.positives);
-        positives.shuffle(&mut self.rng);
-        let mut total_loss = 0.0;
-        for chunk in positives.chunks(self.config.batch_size) {
-            total_loss += self.step(chunk) * chunk.len() as f64;
-            bar.inc(1);
-        }
-        self.positives = positives;
-        total_loss / self.positives.len() as f64
+        rayon::scope(|_| {
+            let mut positives = std::mem::take(&mut self.positives);
+            positives.shuffle(&mut self.rng);
+            let mut total_loss = 0.0;
+            for chunk in positives.chunks(self.config.batch_size) {
+                total_loss += self.step(chunk) * chunk.len() as f64;
+                bar.inc(1);
+            }
+            self.positives = positives;
+            total_loss / self.positives.len() as f64
+        })
     }
 
     /// Samples `negatives` per positive of `chunk`, takes one optimiser step; the batch loss.
