@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn matches_autodiff_through_log_softmax() {
         let d = Device::default().autodiff();
-        let (b, c, dim, temperature) = (4, 7, 3, 0.5);
+        let (b, c, dim, temperature) = (4, 19, 3, 0.5);
         let fill = |n: usize, seed: f32| -> Vec<f32> {
             (0..n).map(|i| ((i as f32 + seed) * 0.77).sin()).collect()
         };
